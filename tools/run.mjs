@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/**
+ * Runs a TypeScript entry point of tools/ (or bench/) in Node.
+ *
+ * Why a bundle: tfjs-core registers its gradients only from its ESM sources, whose extensionless imports plain
+ * Node ESM cannot resolve (DESIGN.md "Known pitfalls"). esbuild bundles the entry with tfjs into one file under
+ * .cache/tools/ (onnxruntime-node and other native packages stay external), then this script imports it.
+ * Usage: node tools/run.mjs tools/cli.ts [args...]
+ */
+import { build } from "esbuild";
+import { mkdirSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const [entry, ...args] = process.argv.slice(2);
+if (!entry) {
+  console.error("usage: node tools/run.mjs <entry.ts> [args...]");
+  process.exit(2);
+}
+const outdir = resolve(".cache/tools");
+mkdirSync(outdir, { recursive: true });
+const outfile = resolve(outdir, `${basename(entry).replace(/\.ts$/, "")}.mjs`);
+await build({
+  entryPoints: [entry],
+  outfile,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  sourcemap: "inline",
+  logLevel: "warning",
+  external: ["onnxruntime-node", "onnxruntime-web", "playwright-core", "fast-check", "esbuild", "vite"],
+  // Bundled CommonJS dependencies may call require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+});
+process.argv = [process.argv[0], outfile, ...args];
+await import(pathToFileURL(outfile).href);
