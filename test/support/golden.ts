@@ -12,7 +12,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, "../..");
 
 export function goldenDir(): string {
-  return process.env.GOLDEN_DIR ? resolve(process.env.GOLDEN_DIR) : resolve(repoRoot, "../shared/fixtures/golden");
+  return process.env.GOLDEN_DIR
+    ? resolve(process.env.GOLDEN_DIR)
+    : resolve(repoRoot, "../shared/fixtures/golden");
 }
 
 export function hasGolden(): boolean {
@@ -56,8 +58,11 @@ export function loadFixture(name: string, dir = goldenDir()): Fixture {
   const io = existsSync(ioPath) ? new SafetensorsFile(new Uint8Array(readFileSync(ioPath)), ioPath) : null;
   const weights = new Map<string, SafetensorsFile>();
   for (const f of readdirSync(dir)) {
-    const m = f.match(new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?:\\.([a-z_]+))?\\.weights\\.safetensors$`));
-    if (m) weights.set(m[1] ?? "", new SafetensorsFile(new Uint8Array(readFileSync(join(dir, f))), join(dir, f)));
+    const m = f.match(
+      new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?:\\.([a-z_]+))?\\.weights\\.safetensors$`),
+    );
+    if (m)
+      weights.set(m[1] ?? "", new SafetensorsFile(new Uint8Array(readFileSync(join(dir, f))), join(dir, f)));
   }
   const fx: Fixture = { name, meta, io, weights, dir };
   cache.set(key, fx);
@@ -65,7 +70,10 @@ export function loadFixture(name: string, dir = goldenDir()): Fixture {
 }
 
 /** Relative L2 error ‖a − b‖ / ‖b‖ (with ‖b‖ = 0 → ‖a‖), plus the worst element for diagnostics. */
-export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): { rel: number; worst: number; worstIndex: number } {
+export function relL2(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+): { rel: number; worst: number; worstIndex: number } {
   if (a.length !== b.length) throw new RangeError(`length mismatch: ${a.length} vs ${b.length}`);
   let num = 0;
   let den = 0;

@@ -146,7 +146,8 @@ export function checkKeys(model: object, available: ReadonlyMap<string, TensorSp
 
 export function describeKeyCheck(c: KeyCheck, limit = 20): string {
   const parts: string[] = [];
-  const list = (xs: string[]) => xs.slice(0, limit).join(", ") + (xs.length > limit ? `, … (${xs.length} in all)` : "");
+  const list = (xs: string[]) =>
+    xs.slice(0, limit).join(", ") + (xs.length > limit ? `, … (${xs.length} in all)` : "");
   if (c.missing.length) parts.push(`missing ${c.missing.length}: ${list(c.missing)}`);
   if (c.unexpected.length) parts.push(`unexpected ${c.unexpected.length}: ${list(c.unexpected)}`);
   if (c.mismatched.length) {

@@ -1,0 +1,283 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { beforeAll, describe, expect, it } from "vitest";
+import { conv2dRef, convTranspose2dRef, maxAbsDiff, randn } from "../../../test/support/naive.js";
+import { Param } from "./param.js";
+import { TfjsOps, valueAndGrads } from "./tfjs.js";
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+const ops = new TfjsOps();
+const t = (d: Float32Array, s: number[]) => tf.tensor(d, s);
+
+describe("TfjsOps conv", () => {
+  const cases: {
+    name: string;
+    xs: number[];
+    ws: number[];
+    stride: [number, number];
+    pad: [[number, number], [number, number]];
+    dil: [number, number];
+  }[] = [
+    {
+      name: "3x3 pad 1",
+      xs: [2, 3, 7, 6],
+      ws: [4, 3, 3, 3],
+      stride: [1, 1],
+      pad: [
+        [1, 1],
+        [1, 1],
+      ],
+      dil: [1, 1],
+    },
+    {
+      name: "k16 s10 (ImageBind audio stem)",
+      xs: [1, 1, 38, 52],
+      ws: [5, 1, 16, 16],
+      stride: [10, 10],
+      pad: [
+        [0, 0],
+        [0, 0],
+      ],
+      dil: [1, 1],
+    },
+    {
+      name: "stride 2 asymmetric pad (VAE downsample)",
+      xs: [1, 2, 8, 9],
+      ws: [3, 2, 3, 3],
+      stride: [2, 2],
+      pad: [
+        [0, 1],
+        [0, 1],
+      ],
+      dil: [1, 1],
+    },
+    {
+      name: "1d dilation 5 (HiFiGAN resblock)",
+      xs: [2, 3, 1, 40],
+      ws: [3, 3, 1, 11],
+      stride: [1, 1],
+      pad: [
+        [0, 0],
+        [25, 25],
+      ],
+      dil: [1, 5],
+    },
+    {
+      name: "1d dilation 3, odd length",
+      xs: [1, 2, 1, 23],
+      ws: [2, 2, 1, 7],
+      stride: [1, 1],
+      pad: [
+        [0, 0],
+        [9, 9],
+      ],
+      dil: [1, 3],
+    },
+  ];
+  for (const c of cases) {
+    it(`matches the float64 reference: ${c.name}`, () => {
+      const x = randn(
+        c.xs.reduce((a, b) => a * b),
+        1,
+      );
+      const w = randn(
+        c.ws.reduce((a, b) => a * b),
+        2,
+        0.3,
+      );
+      const b = randn(c.ws[0], 3);
+      const ref = conv2dRef(x, c.xs, w, c.ws, b, c.stride, c.pad, c.dil);
+      const is1d = c.xs[2] === 1 && c.ws[2] === 1;
+      const y = tf.tidy(() =>
+        is1d
+          ? ops.conv(t(x, [c.xs[0], c.xs[1], c.xs[3]]), t(w, [c.ws[0], c.ws[1], c.ws[3]]), t(b, [c.ws[0]]), {
+              stride: c.stride[1],
+              padding: [c.pad[1]],
+              dilation: c.dil[1],
+            })
+          : ops.conv(t(x, c.xs), t(w, c.ws), t(b, [c.ws[0]]), {
+              stride: c.stride,
+              padding: c.pad,
+              dilation: c.dil,
+            }),
+      );
+      const expected = is1d ? [ref.shape[0], ref.shape[1], ref.shape[3]] : ref.shape;
+      expect(y.shape).toEqual(expected);
+      expect(maxAbsDiff(y.dataSync(), ref.data)).toBeLessThan(1e-4);
+      y.dispose();
+    });
+  }
+
+  it("lowers a kernel==stride conv3d to patches exactly (ImageBind PadIm2Video stem)", () => {
+    const xs = [2, 3, 2, 28, 14];
+    const ws = [5, 3, 2, 14, 14];
+    const x = randn(
+      xs.reduce((a, b) => a * b),
+      4,
+    );
+    const w = randn(
+      ws.reduce((a, b) => a * b),
+      5,
+      0.1,
+    );
+    const y = tf.tidy(() => ops.conv(t(x, xs), t(w, ws), null, { stride: [2, 14, 14] }));
+    expect(y.shape).toEqual([2, 5, 1, 2, 1]);
+    // reference: direct sum
+    const out = y.dataSync();
+    let worst = 0;
+    for (let n = 0; n < 2; n++)
+      for (let o = 0; o < 5; o++)
+        for (let ph = 0; ph < 2; ph++) {
+          let s = 0;
+          for (let c = 0; c < 3; c++)
+            for (let d = 0; d < 2; d++)
+              for (let i = 0; i < 14; i++)
+                for (let j = 0; j < 14; j++)
+                  s +=
+                    x[(((n * 3 + c) * 2 + d) * 28 + ph * 14 + i) * 14 + j] *
+                    w[(((o * 3 + c) * 2 + d) * 14 + i) * 14 + j];
+          worst = Math.max(worst, Math.abs(out[(n * 5 + o) * 2 + ph] - s));
+        }
+    expect(worst).toBeLessThan(1e-4);
+    y.dispose();
+  });
+
+  it("takes gradients through a dilated conv (tfjs has none natively)", () => {
+    const x = t(randn(2 * 3 * 30, 6), [2, 3, 30]);
+    const w = t(randn(3 * 3 * 3, 7, 0.3), [3, 3, 3]);
+    const f = (xi: tf.Tensor) => tf.sum(tf.square(ops.conv(xi, w, null, { padding: 3, dilation: 3 })));
+    const { grads } = valueAndGrads(f, [x]);
+    // central differences on a few coordinates
+    const xd = x.dataSync();
+    for (const idx of [0, 17, 45, 100, 179]) {
+      const e = 1e-2;
+      const plus = Float32Array.from(xd);
+      const minus = Float32Array.from(xd);
+      plus[idx] += e;
+      minus[idx] -= e;
+      const fp = f(t(plus, [2, 3, 30])).dataSync()[0];
+      const fm = f(t(minus, [2, 3, 30])).dataSync()[0];
+      const fd = (fp - fm) / (2 * e);
+      expect(Math.abs(grads[0].dataSync()[idx] - fd)).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
+    }
+  });
+});
+
+describe("TfjsOps convTranspose", () => {
+  const cases = [
+    {
+      name: "HiFiGAN k16 s5 p5",
+      xs: [1, 4, 1, 9],
+      ws: [4, 2, 1, 16],
+      stride: [1, 5] as [number, number],
+      pad: [0, 5] as [number, number],
+      op: [0, 0] as [number, number],
+    },
+    {
+      name: "k4 s2 p1",
+      xs: [2, 3, 5, 4],
+      ws: [3, 2, 4, 4],
+      stride: [2, 2] as [number, number],
+      pad: [1, 1] as [number, number],
+      op: [0, 0] as [number, number],
+    },
+    {
+      name: "output padding",
+      xs: [1, 2, 3, 3],
+      ws: [2, 2, 3, 3],
+      stride: [2, 2] as [number, number],
+      pad: [1, 1] as [number, number],
+      op: [1, 1] as [number, number],
+    },
+  ];
+  for (const c of cases) {
+    it(`matches the float64 reference: ${c.name}`, () => {
+      const x = randn(
+        c.xs.reduce((a, b) => a * b),
+        8,
+      );
+      const w = randn(
+        c.ws.reduce((a, b) => a * b),
+        9,
+        0.3,
+      );
+      const b = randn(c.ws[1], 10);
+      const ref = convTranspose2dRef(x, c.xs, w, c.ws, b, c.stride, c.pad, c.op);
+      const is1d = c.xs[2] === 1;
+      const y = tf.tidy(() =>
+        is1d
+          ? ops.convTranspose(
+              t(x, [c.xs[0], c.xs[1], c.xs[3]]),
+              t(w, [c.ws[0], c.ws[1], c.ws[3]]),
+              t(b, [c.ws[1]]),
+              {
+                stride: c.stride[1],
+                padding: c.pad[1],
+              },
+            )
+          : ops.convTranspose(t(x, c.xs), t(w, c.ws), t(b, [c.ws[1]]), {
+              stride: c.stride,
+              padding: c.pad,
+              outputPadding: c.op,
+            }),
+      );
+      expect(y.shape).toEqual(is1d ? [ref.shape[0], ref.shape[1], ref.shape[3]] : ref.shape);
+      expect(maxAbsDiff(y.dataSync(), ref.data)).toBeLessThan(1e-4);
+      y.dispose();
+    });
+  }
+});
+
+describe("TfjsOps misc", () => {
+  it("softmax on a non-last axis, layerNorm, attention chunking equal the unchunked result", () => {
+    const x = t(randn(2 * 5 * 3, 11), [2, 5, 3]);
+    const s = ops.softmax(x, 1);
+    const sums = tf.sum(s, 1).dataSync();
+    for (const v of sums) expect(v).toBeCloseTo(1, 5);
+    const ln = ops.layerNorm(x, null, null, 1e-6, 1);
+    const m = tf.mean(ln, [1, 2]).dataSync();
+    for (const v of m) expect(Math.abs(v)).toBeLessThan(1e-5);
+    const q = t(randn(2 * 3 * 17 * 4, 12), [2, 3, 17, 4]);
+    const k = t(randn(2 * 3 * 9 * 4, 13), [2, 3, 9, 4]);
+    const v = t(randn(2 * 3 * 9 * 5, 14), [2, 3, 9, 5]);
+    const bias = t(randn(17 * 9, 15), [1, 1, 17, 9]);
+    const full = ops.attention(q, k, v, { scale: 0.5, bias });
+    const chunked = new TfjsOps({ attentionChunkElements: 2 * 3 * 9 * 4 }).attention(q, k, v, {
+      scale: 0.5,
+      bias,
+    });
+    expect(chunked.shape).toEqual([2, 3, 17, 5]);
+    expect(maxAbsDiff(full.dataSync(), chunked.dataSync())).toBeLessThan(1e-6);
+  });
+
+  it("caches params per version and reports a clear error for unloaded weights", () => {
+    const p = new Param([2, 3]);
+    p.name = "layer.weight";
+    expect(() => ops.param(p)).toThrow(/layer\.weight.*not loaded/);
+    p.set(new Float32Array(6).fill(1));
+    const a = ops.param(p);
+    expect(ops.param(p)).toBe(a);
+    p.set(new Float32Array(6).fill(2));
+    expect(ops.param(p).dataSync()[0]).toBe(2);
+  });
+
+  it("linear equals x Wᵀ + b on 3-D input", () => {
+    const w = new Param([4, 3]);
+    const b = new Param([4]);
+    w.set(randn(12, 20));
+    b.set(randn(4, 21));
+    const xd = randn(2 * 5 * 3, 22);
+    const y = ops.linear(t(xd, [2, 5, 3]), w, b).dataSync();
+    let worst = 0;
+    for (let r = 0; r < 10; r++)
+      for (let o = 0; o < 4; o++) {
+        let s = b.data![o];
+        for (let i = 0; i < 3; i++) s += xd[r * 3 + i] * w.data![o * 3 + i];
+        worst = Math.max(worst, Math.abs(y[r * 4 + o] - s));
+      }
+    expect(worst).toBeLessThan(1e-5);
+  });
+});

@@ -1,0 +1,519 @@
+/**
+ * The tfjs executor: eager tensors with autodiff. tfjs-backend-webgpu in the browser, the cpu (or wasm)
+ * backend in Node. Used on every gradient path (guidance, prompt tuning, training).
+ *
+ * Layout: model code is channels-first (torch). tfjs convolutions are channels-last, so `conv` and
+ * `convTranspose` transpose around the kernel. Lowerings that exist only because tfjs lacks a gradient:
+ *  - dilated convolution → space-to-batch (reshape/transpose) + undilated conv (tfjs: "dilation rates greater
+ *    than 1 are not yet supported in gradients"; DESIGN.md pitfalls);
+ *  - 3-D convolution whose kernel equals its stride (ImageBind's PadIm2Video stem) → patchify + matmul (exact,
+ *    and fast on every backend).
+ */
+import "@tensorflow/tfjs-core/dist/register_all_gradients";
+import * as tf from "@tensorflow/tfjs-core";
+import { UnsupportedError } from "../errors.js";
+import {
+  type AttentionOptions,
+  broadcastShapes,
+  type ConvOptions,
+  type ConvTransposeOptions,
+  convPads,
+  type DType,
+  normAxis,
+  type Ops,
+  perDim,
+  type Shape,
+  sizeOf,
+} from "./ops.js";
+import type { Param } from "./param.js";
+
+export type TfTensor = tf.Tensor;
+
+export interface TfjsOpsOptions {
+  /** Create parameters as tf.Variables (training). Default false: frozen constants. */
+  trainable?: boolean;
+  /**
+   * Attention score matrices larger than this many elements are computed in query chunks to bound memory
+   * (exact: softmax is per query row). Default 2^26.
+   */
+  attentionChunkElements?: number;
+}
+
+function axesList(axes: number | readonly number[], rank: number): number[] {
+  return (typeof axes === "number" ? [axes] : [...axes]).map((a) => normAxis(a, rank));
+}
+
+export class TfjsOps implements Ops<tf.Tensor> {
+  readonly kind = "tfjs" as const;
+  private readonly params = new Map<Param, { t: tf.Tensor; version: number }>();
+  private readonly constants = new WeakMap<Float32Array | Int32Array, tf.Tensor>();
+  private readonly constantList: tf.Tensor[] = [];
+  private readonly trainable: boolean;
+  private readonly chunkElements: number;
+
+  constructor(opts: TfjsOpsOptions = {}) {
+    this.trainable = opts.trainable ?? false;
+    this.chunkElements = opts.attentionChunkElements ?? 2 ** 26;
+  }
+
+  shape(x: tf.Tensor): number[] {
+    return [...x.shape];
+  }
+
+  dtype(x: tf.Tensor): DType {
+    return x.dtype === "int32" || x.dtype === "bool" ? "int32" : "float32";
+  }
+
+  // --- leaves ------------------------------------------------------------------------------------------------
+
+  param(p: Param): tf.Tensor {
+    const hit = this.params.get(p);
+    if (hit && hit.version === p.version) return hit.t;
+    if (hit) hit.t.dispose();
+    const data = p.values();
+    const dtype = data instanceof Int32Array ? "int32" : "float32";
+    const t = tf.tidy(() => {
+      const v = tf.tensor(data, [...p.shape], dtype);
+      return this.trainable && dtype === "float32" ? tf.variable(v, true, p.name || undefined) : v;
+    });
+    tf.keep(t);
+    this.params.set(p, { t, version: p.version });
+    return t;
+  }
+
+  /** The tf.Variables of trainable params (for optimisers); empty when frozen. */
+  variables(): Map<Param, tf.Variable> {
+    const out = new Map<Param, tf.Variable>();
+    for (const [p, { t }] of this.params) if (t instanceof tf.Variable) out.set(p, t);
+    return out;
+  }
+
+  /** Copy trained values back into the params' host arrays. */
+  async syncParamsToHost(): Promise<void> {
+    for (const [p, { t }] of this.params) {
+      const v = await t.data();
+      p.data = v instanceof Int32Array ? v : new Float32Array(v as Float32Array);
+      this.params.set(p, { t, version: p.version });
+    }
+  }
+
+  /**
+   * Constants are cached by array identity, so model code that memoises its tables (DFT bases, masks) uploads
+   * them once per executor.
+   */
+  constant(data: Float32Array | Int32Array, shape: Shape): tf.Tensor {
+    const hit = this.constants.get(data);
+    if (hit && !hit.isDisposed) return hit;
+    const t = tf.keep(tf.tensor(data, [...shape], data instanceof Int32Array ? "int32" : "float32"));
+    this.constants.set(data, t);
+    this.constantList.push(t);
+    return t;
+  }
+
+  /** Free every cached parameter and constant tensor. */
+  dispose(): void {
+    for (const { t } of this.params.values()) t.dispose();
+    this.params.clear();
+    for (const t of this.constantList) t.dispose();
+    this.constantList.length = 0;
+  }
+
+  // --- elementwise -------------------------------------------------------------------------------------------
+
+  private rhs(a: tf.Tensor, b: tf.Tensor | number): tf.Tensor {
+    return typeof b === "number" ? tf.scalar(b, a.dtype === "int32" ? "int32" : "float32") : b;
+  }
+  add(a: tf.Tensor, b: tf.Tensor | number): tf.Tensor {
+    return tf.add(a, this.rhs(a, b));
+  }
+  sub(a: tf.Tensor, b: tf.Tensor | number): tf.Tensor {
+    return tf.sub(a, this.rhs(a, b));
+  }
+  mul(a: tf.Tensor, b: tf.Tensor | number): tf.Tensor {
+    return tf.mul(a, this.rhs(a, b));
+  }
+  div(a: tf.Tensor, b: tf.Tensor | number): tf.Tensor {
+    return a.dtype === "int32" ? tf.floorDiv(a, this.rhs(a, b)) : tf.div(a, this.rhs(a, b));
+  }
+  pow(a: tf.Tensor, p: number): tf.Tensor {
+    if (p === 2) return tf.square(a);
+    if (p === 1) return a;
+    if (p === 0.5) return tf.sqrt(a);
+    return tf.pow(a, tf.scalar(p));
+  }
+  maximum(a: tf.Tensor, b: tf.Tensor | number): tf.Tensor {
+    return tf.maximum(a, this.rhs(a, b));
+  }
+  minimum(a: tf.Tensor, b: tf.Tensor | number): tf.Tensor {
+    return tf.minimum(a, this.rhs(a, b));
+  }
+  neg(x: tf.Tensor): tf.Tensor {
+    return tf.neg(x);
+  }
+  exp(x: tf.Tensor): tf.Tensor {
+    return tf.exp(x);
+  }
+  log(x: tf.Tensor): tf.Tensor {
+    return tf.log(x);
+  }
+  sqrt(x: tf.Tensor): tf.Tensor {
+    return tf.sqrt(x);
+  }
+  abs(x: tf.Tensor): tf.Tensor {
+    return tf.abs(x);
+  }
+  tanh(x: tf.Tensor): tf.Tensor {
+    return tf.tanh(x);
+  }
+  sigmoid(x: tf.Tensor): tf.Tensor {
+    return tf.sigmoid(x);
+  }
+  relu(x: tf.Tensor): tf.Tensor {
+    return tf.relu(x);
+  }
+  erf(x: tf.Tensor): tf.Tensor {
+    return tf.erf(x);
+  }
+  sin(x: tf.Tensor): tf.Tensor {
+    return tf.sin(x);
+  }
+  cos(x: tf.Tensor): tf.Tensor {
+    return tf.cos(x);
+  }
+  leakyRelu(x: tf.Tensor, alpha: number): tf.Tensor {
+    return tf.leakyRelu(x, alpha);
+  }
+
+  // --- reductions --------------------------------------------------------------------------------------------
+
+  sum(x: tf.Tensor, axes: number | readonly number[], keepDims = false): tf.Tensor {
+    return tf.sum(x, axesList(axes, x.rank), keepDims);
+  }
+  mean(x: tf.Tensor, axes: number | readonly number[], keepDims = false): tf.Tensor {
+    return tf.mean(x, axesList(axes, x.rank), keepDims);
+  }
+  max(x: tf.Tensor, axes: number | readonly number[], keepDims = false): tf.Tensor {
+    return tf.max(x, axesList(axes, x.rank), keepDims);
+  }
+  softmax(x: tf.Tensor, axis = -1): tf.Tensor {
+    const a = normAxis(axis, x.rank);
+    if (a === x.rank - 1) return tf.softmax(x);
+    const perm = [...Array(x.rank).keys()];
+    perm[a] = x.rank - 1;
+    perm[x.rank - 1] = a;
+    return tf.transpose(tf.softmax(tf.transpose(x, perm)), perm);
+  }
+  argmax(x: tf.Tensor, axis: number): tf.Tensor {
+    return tf.argMax(x, normAxis(axis, x.rank));
+  }
+
+  // --- linear algebra ----------------------------------------------------------------------------------------
+
+  matmul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+    if (a.rank < 2 || b.rank < 2) throw new RangeError("matmul needs rank ≥ 2 operands");
+    const [m, k] = a.shape.slice(-2);
+    const [k2, n] = b.shape.slice(-2);
+    if (k !== k2) throw new RangeError(`matmul inner dims differ: [${a.shape}] @ [${b.shape}]`);
+    if (b.rank === 2) {
+      // [..., m, k] @ [k, n]: one 2-D product.
+      const y = tf.matMul(tf.reshape(a, [-1, k]), b);
+      return tf.reshape(y, [...a.shape.slice(0, -2), m, n]);
+    }
+    const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    const nb = sizeOf(batch);
+    const a3 = tf.reshape(tf.broadcastTo(a, [...batch, m, k]), [nb, m, k]);
+    const b3 = tf.reshape(tf.broadcastTo(b, [...batch, k, n]), [nb, k, n]);
+    return tf.reshape(tf.matMul(a3, b3), [...batch, m, n]);
+  }
+
+  linear(x: tf.Tensor, weight: Param, bias: Param | null): tf.Tensor {
+    const [out, inF] = weight.shape;
+    const lead = x.shape.slice(0, -1);
+    if (x.shape[x.rank - 1] !== inF)
+      throw new RangeError(`linear ${weight.name}: input [${x.shape}] vs weight [${weight.shape}]`);
+    let y = tf.matMul(tf.reshape(x, [-1, inF]), this.param(weight), false, true);
+    if (bias) y = tf.add(y, this.param(bias));
+    return tf.reshape(y, [...lead, out]);
+  }
+
+  conv(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, opts: ConvOptions = {}): tf.Tensor {
+    const dims = x.rank - 2;
+    const stride = perDim(opts.stride, dims, 1);
+    const dilation = perDim(opts.dilation, dims, 1);
+    const pads = convPads(opts.padding, dims);
+    const groups = opts.groups ?? 1;
+    if (w.rank !== x.rank) throw new RangeError(`conv weight rank ${w.rank} vs input rank ${x.rank}`);
+    let y: tf.Tensor;
+    if (dims === 3) y = this.conv3d(x, w, stride, dilation, pads, groups);
+    else if (dims === 2 || dims === 1) {
+      let xs = pads.some(([p, q]) => p || q) ? tf.pad(x, [[0, 0], [0, 0], ...pads]) : x;
+      let ws = w;
+      if (dims === 1) {
+        xs = tf.expandDims(xs, 2); // [N, C, 1, L]
+        ws = tf.expandDims(ws, 2); // [O, C/g, 1, k]
+      }
+      const s2 = dims === 1 ? [1, stride[0]] : stride;
+      const d2 = dims === 1 ? [1, dilation[0]] : dilation;
+      y = this.conv2dValid(
+        xs as tf.Tensor4D,
+        ws as tf.Tensor4D,
+        s2 as [number, number],
+        d2 as [number, number],
+        groups,
+      );
+      if (dims === 1) y = tf.squeeze(y, [2]);
+    } else throw new UnsupportedError(`conv of rank ${x.rank} is not supported`);
+    if (b) y = tf.add(y, tf.reshape(b, [1, -1, ...new Array(dims).fill(1)]));
+    return y;
+  }
+
+  /** 2-D conv, channels-first in and out, no padding; dilation lowered to space-to-batch. */
+  private conv2dValid(
+    x: tf.Tensor4D,
+    w: tf.Tensor4D,
+    stride: [number, number],
+    dilation: [number, number],
+    groups: number,
+  ): tf.Tensor {
+    const [n, c, h, wd] = x.shape;
+    const [o, cg, kh, kw] = w.shape;
+    if (dilation[0] > 1 || dilation[1] > 1) {
+      if (stride[0] !== 1 || stride[1] !== 1)
+        throw new UnsupportedError("dilated conv with stride > 1 is not supported");
+      const [dh, dw] = dilation;
+      const oh = h - (kh - 1) * dh;
+      const ow = wd - (kw - 1) * dw;
+      // Pad H, W up to multiples of the dilation, split each into (blocks, phase), fold phases into the batch.
+      const hp = Math.ceil(h / dh) * dh;
+      const wp = Math.ceil(wd / dw) * dw;
+      let xs: tf.Tensor =
+        hp !== h || wp !== wd
+          ? tf.pad(x, [
+              [0, 0],
+              [0, 0],
+              [0, hp - h],
+              [0, wp - wd],
+            ])
+          : x;
+      xs = tf.reshape(xs, [n, c, hp / dh, dh, wp / dw, dw]);
+      xs = tf.transpose(xs, [3, 5, 0, 1, 2, 4]); // [dh, dw, N, C, H/dh, W/dw]
+      xs = tf.reshape(xs, [dh * dw * n, c, hp / dh, wp / dw]);
+      let y = this.conv2dValid(xs as tf.Tensor4D, w, [1, 1], [1, 1], groups); // [dh*dw*N, O, H/dh-kh+1, W/dw-kw+1]
+      const bh = hp / dh - kh + 1;
+      const bw = wp / dw - kw + 1;
+      y = tf.reshape(y, [dh, dw, n, o, bh, bw]);
+      y = tf.transpose(y, [2, 3, 4, 0, 5, 1]); // [N, O, bh, dh, bw, dw]
+      y = tf.reshape(y, [n, o, bh * dh, bw * dw]);
+      return tf.slice(y, [0, 0, 0, 0], [n, o, oh, ow]);
+    }
+    const xh = tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D; // NHWC
+    let y: tf.Tensor4D;
+    if (groups === 1) {
+      if (cg !== c) throw new RangeError(`conv weight expects ${cg} input channels, input has ${c}`);
+      y = tf.conv2d(xh, tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D, stride, "valid");
+    } else if (groups === c && cg === 1 && o % c === 0) {
+      // depthwise: tfjs filter [kh, kw, C, multiplier]
+      const f = tf.transpose(tf.reshape(w, [c, o / c, kh, kw]), [2, 3, 0, 1]) as tf.Tensor4D;
+      y = tf.depthwiseConv2d(xh, f, stride, "valid");
+    } else
+      throw new UnsupportedError(`grouped conv (groups=${groups}) is not supported by the tfjs executor`);
+    return tf.transpose(y, [0, 3, 1, 2]);
+  }
+
+  private conv3d(
+    x: tf.Tensor,
+    w: tf.Tensor,
+    stride: number[],
+    dilation: number[],
+    pads: [number, number][],
+    groups: number,
+  ): tf.Tensor {
+    const [n, c, d, h, wd] = x.shape;
+    const [o, , kd, kh, kw] = w.shape;
+    const patchify =
+      groups === 1 &&
+      stride[0] === kd &&
+      stride[1] === kh &&
+      stride[2] === kw &&
+      dilation.every((v) => v === 1) &&
+      pads.every(([p, q]) => p === 0 && q === 0) &&
+      d % kd === 0 &&
+      h % kh === 0 &&
+      wd % kw === 0;
+    if (patchify) {
+      // Non-overlapping patches: [N, C, D, H, W] → [N·D'·H'·W', C·kd·kh·kw] @ Wᵀ. Ranks kept ≤ 6 for every backend.
+      const [dd, hh, ww] = [d / kd, h / kh, wd / kw];
+      let t = tf.reshape(x, [n * c * d, hh, kh, ww, kw]);
+      t = tf.transpose(t, [0, 1, 3, 2, 4]); // [N·C·D, H', W', kh, kw]
+      t = tf.reshape(t, [n, c, dd, kd, hh * ww, kh * kw]);
+      t = tf.transpose(t, [0, 2, 4, 1, 3, 5]); // [N, D', H'W', C, kd, kh·kw]
+      t = tf.reshape(t, [n * dd * hh * ww, c * kd * kh * kw]);
+      const y = tf.matMul(t, tf.reshape(w, [o, -1]), false, true); // [N·D'H'W', O]
+      return tf.transpose(tf.reshape(y, [n, dd, hh, ww, o]), [0, 4, 1, 2, 3]);
+    }
+    if (groups !== 1 || dilation.some((v) => v !== 1))
+      throw new UnsupportedError("grouped or dilated conv3d is not supported");
+    const xp = pads.some(([p, q]) => p || q) ? tf.pad(x, [[0, 0], [0, 0], ...pads]) : x;
+    const y = tf.conv3d(
+      tf.transpose(xp, [0, 2, 3, 4, 1]) as tf.Tensor5D,
+      tf.transpose(w, [2, 3, 4, 1, 0]) as tf.Tensor5D,
+      stride as [number, number, number],
+      "valid",
+    );
+    return tf.transpose(y, [0, 4, 1, 2, 3]);
+  }
+
+  convTranspose(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, opts: ConvTransposeOptions = {}): tf.Tensor {
+    const dims = x.rank - 2;
+    if (dims !== 1 && dims !== 2)
+      throw new UnsupportedError(`convTranspose of rank ${x.rank} is not supported`);
+    const stride = perDim(opts.stride, dims, 1);
+    const padding = perDim(opts.padding, dims, 0);
+    const outPad = perDim(opts.outputPadding, dims, 0);
+    let xs = x;
+    let ws = w;
+    if (dims === 1) {
+      xs = tf.expandDims(x, 2);
+      ws = tf.expandDims(w, 2);
+      stride.unshift(1);
+      padding.unshift(0);
+      outPad.unshift(0);
+    }
+    const [n, cin, h, wd] = xs.shape;
+    const [cin2, cout, kh, kw] = ws.shape;
+    if (cin !== cin2)
+      throw new RangeError(`convTranspose weight expects ${cin2} input channels, input has ${cin}`);
+    const fullH = (h - 1) * stride[0] + kh;
+    const fullW = (wd - 1) * stride[1] + kw;
+    // tfjs filter for conv2dTranspose: [kh, kw, outC, inC]
+    let y: tf.Tensor = tf.conv2dTranspose(
+      tf.transpose(xs, [0, 2, 3, 1]) as tf.Tensor4D,
+      tf.transpose(ws, [2, 3, 1, 0]) as tf.Tensor4D,
+      [n, fullH, fullW, cout],
+      [stride[0], stride[1]],
+      "valid",
+    );
+    y = tf.transpose(y, [0, 3, 1, 2]);
+    // torch: out = full[p : p + (L-1)s - 2p + k + op], zero-extended past the full output.
+    const outH = fullH - 2 * padding[0] + outPad[0];
+    const outW = fullW - 2 * padding[1] + outPad[1];
+    const takeH = Math.min(outH, fullH - padding[0]);
+    const takeW = Math.min(outW, fullW - padding[1]);
+    y = tf.slice(y, [0, 0, padding[0], padding[1]], [n, cout, takeH, takeW]);
+    if (takeH < outH || takeW < outW)
+      y = tf.pad(y, [
+        [0, 0],
+        [0, 0],
+        [0, outH - takeH],
+        [0, outW - takeW],
+      ]);
+    if (b) y = tf.add(y, tf.reshape(b, [1, -1, 1, 1]));
+    return dims === 1 ? tf.squeeze(y, [2]) : y;
+  }
+
+  layerNorm(
+    x: tf.Tensor,
+    weight: tf.Tensor | null,
+    bias: tf.Tensor | null,
+    eps: number,
+    axis = -1,
+  ): tf.Tensor {
+    const a = normAxis(axis, x.rank);
+    const axes = [...Array(x.rank - a).keys()].map((i) => i + a);
+    const mu = tf.mean(x, axes, true);
+    const d = tf.sub(x, mu);
+    const variance = tf.mean(tf.square(d), axes, true);
+    let y = tf.mul(d, tf.rsqrt(tf.add(variance, tf.scalar(eps))));
+    if (weight) y = tf.mul(y, weight);
+    if (bias) y = tf.add(y, bias);
+    return y;
+  }
+
+  attention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opts: AttentionOptions<tf.Tensor>): tf.Tensor {
+    const [b, h, lq, d] = q.shape;
+    const lk = k.shape[2];
+    const dv = v.shape[3];
+    const q3 = tf.reshape(q, [b * h, lq, d]);
+    const k3 = tf.reshape(k, [b * h, lk, d]);
+    const v3 = tf.reshape(v, [b * h, lk, dv]);
+    const bias = opts.bias;
+    const block = (qs: tf.Tensor3D, start: number, len: number) => {
+      let s: tf.Tensor = tf.mul(tf.matMul(qs, k3, false, true), tf.scalar(opts.scale));
+      if (bias) {
+        const bb = tf.broadcastTo(bias, [b, h, lq, lk]);
+        const part = len === lq ? bb : tf.slice(bb, [0, 0, start, 0], [b, h, len, lk]);
+        s = tf.add(s, tf.reshape(part, [b * h, len, lk]));
+      }
+      return tf.matMul(tf.softmax(s), v3);
+    };
+    const rowsPerChunk = Math.max(1, Math.floor(this.chunkElements / (b * h * lk)));
+    let out: tf.Tensor;
+    if (rowsPerChunk >= lq) out = block(q3 as tf.Tensor3D, 0, lq);
+    else {
+      const parts: tf.Tensor[] = [];
+      for (let s = 0; s < lq; s += rowsPerChunk) {
+        const len = Math.min(rowsPerChunk, lq - s);
+        parts.push(block(tf.slice(q3, [0, s, 0], [b * h, len, d]) as tf.Tensor3D, s, len));
+      }
+      out = tf.concat(parts, 1);
+    }
+    return tf.reshape(out, [b, h, lq, dv]);
+  }
+
+  // --- layout ------------------------------------------------------------------------------------------------
+
+  reshape(x: tf.Tensor, shape: Shape): tf.Tensor {
+    return tf.reshape(x, [...shape]);
+  }
+  transpose(x: tf.Tensor, perm: readonly number[]): tf.Tensor {
+    return tf.transpose(x, [...perm]);
+  }
+  slice(x: tf.Tensor, axis: number, start: number, end: number): tf.Tensor {
+    const a = normAxis(axis, x.rank);
+    const n = x.shape[a];
+    const s = Math.min(Math.max(start < 0 ? start + n : start, 0), n);
+    const e = Math.min(Math.max(end < 0 ? end + n : end, s), n);
+    const begin = new Array(x.rank).fill(0);
+    const size = [...x.shape];
+    begin[a] = s;
+    size[a] = e - s;
+    return tf.slice(x, begin, size);
+  }
+  concat(xs: readonly tf.Tensor[], axis: number): tf.Tensor {
+    if (xs.length === 1) return xs[0];
+    return tf.concat([...xs], normAxis(axis, xs[0].rank));
+  }
+  pad(x: tf.Tensor, pads: readonly (readonly [number, number])[], value = 0): tf.Tensor {
+    return tf.pad(
+      x,
+      pads.map(([p, q]) => [p, q] as [number, number]),
+      value,
+    );
+  }
+  gather(x: tf.Tensor, indices: tf.Tensor, axis: number): tf.Tensor {
+    return tf.gather(x, indices, normAxis(axis, x.rank));
+  }
+  broadcastTo(x: tf.Tensor, shape: Shape): tf.Tensor {
+    return tf.broadcastTo(x, [...shape]);
+  }
+  cast(x: tf.Tensor, dtype: DType): tf.Tensor {
+    return tf.cast(x, dtype);
+  }
+}
+
+/** Value and gradients of a scalar function of several tensors (no gradient flows into frozen params). */
+export function valueAndGrads(
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  xs: readonly tf.Tensor[],
+): { value: tf.Tensor; grads: tf.Tensor[] } {
+  const { value, grads } = tf.valueAndGrads(f)([...xs]);
+  return { value, grads };
+}
+
+/** Read a tensor to a host Float32Array (float tensors) or Int32Array (integer tensors). */
+export async function readTensor(x: tf.Tensor): Promise<Float32Array | Int32Array> {
+  const d = await x.data();
+  return d instanceof Int32Array ? d : d instanceof Float32Array ? d : Float32Array.from(d as Uint8Array);
+}
+
+export { tf };
