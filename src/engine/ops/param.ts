@@ -98,7 +98,7 @@ export function namedParams(root: object, prefix = ""): [string, Param][] {
     if (!isWalkable(node) || seen.has(node)) return;
     seen.add(node);
     if (Array.isArray(node)) {
-      node.forEach((child, i) => walk(child, path ? `${path}.${i}` : String(i)));
+      for (let i = 0; i < node.length; i++) walk(node[i], path ? `${path}.${i}` : String(i));
       return;
     }
     for (const [k, child] of Object.entries(node)) {
