@@ -430,9 +430,9 @@ export class TfjsOps implements Ops<tf.Tensor> {
   }
 
   attention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opts: AttentionOptions<tf.Tensor>): tf.Tensor {
-    const [b, h, lq, d] = q.shape;
-    const lk = k.shape[2];
-    const dv = v.shape[3];
+    const [b, h, lq, d] = q.shape as number[];
+    const lk = k.shape[2] as number;
+    const dv = v.shape[3] as number;
     const q3 = tf.reshape(q, [b * h, lq, d]);
     const k3 = tf.reshape(k, [b * h, lk, d]);
     const v3 = tf.reshape(v, [b * h, lk, dv]);

@@ -1,0 +1,64 @@
+/**
+ * Running emitted graphs with ONNX Runtime. The ORT module is injected (onnxruntime-node in the CLI and
+ * tests, onnxruntime-web in workers), so this file never imports a runtime itself.
+ */
+import type { InferenceSession, Tensor } from "onnxruntime-common";
+import type { BuiltModel } from "./emitter.js";
+
+/** The parts of an onnxruntime module we use (satisfied by onnxruntime-node and onnxruntime-web). */
+export interface OrtModule {
+  InferenceSession: {
+    create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
+  };
+  Tensor: new (
+    type: "float32" | "int32" | "int64",
+    data: Float32Array | Int32Array | BigInt64Array,
+    dims: readonly number[],
+  ) => Tensor;
+}
+
+export interface HostTensor {
+  data: Float32Array | Int32Array;
+  shape: readonly number[];
+}
+
+export interface SessionOptions {
+  executionProviders?: InferenceSession.SessionOptions["executionProviders"];
+  intraOpNumThreads?: number;
+  graphOptimizationLevel?: InferenceSession.SessionOptions["graphOptimizationLevel"];
+}
+
+export async function createSession(
+  ort: OrtModule,
+  built: BuiltModel,
+  opts: SessionOptions = {},
+): Promise<InferenceSession> {
+  const options: InferenceSession.SessionOptions = {
+    executionProviders: opts.executionProviders ?? ["cpu"],
+    graphOptimizationLevel: opts.graphOptimizationLevel ?? "all",
+  };
+  if (opts.intraOpNumThreads) options.intraOpNumThreads = opts.intraOpNumThreads;
+  if (built.externalData)
+    options.externalData = [{ path: built.externalData.path, data: built.externalData.data }];
+  return ort.InferenceSession.create(built.model, options);
+}
+
+export async function runSession(
+  ort: OrtModule,
+  session: InferenceSession,
+  inputs: Readonly<Record<string, HostTensor>>,
+): Promise<Record<string, HostTensor>> {
+  const feeds: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(inputs)) {
+    feeds[name] = new ort.Tensor(t.data instanceof Int32Array ? "int32" : "float32", t.data, t.shape);
+  }
+  const res = await session.run(feeds);
+  const out: Record<string, HostTensor> = {};
+  for (const [name, t] of Object.entries(res)) {
+    const data = t.data;
+    if (!(data instanceof Float32Array || data instanceof Int32Array))
+      throw new TypeError(`output ${name} has unsupported type ${t.type}`);
+    out[name] = { data, shape: [...t.dims] };
+  }
+  return out;
+}
