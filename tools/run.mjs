@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+import { mkdirSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 /**
  * Runs a TypeScript entry point of tools/ (or bench/) in Node.
  *
@@ -8,9 +11,6 @@
  * Usage: node tools/run.mjs tools/cli.ts [args...]
  */
 import { build } from "esbuild";
-import { mkdirSync } from "node:fs";
-import { basename, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 
 const [entry, ...args] = process.argv.slice(2);
 if (!entry) {
@@ -29,9 +29,15 @@ await build({
   target: "node20",
   sourcemap: "inline",
   logLevel: "warning",
+  // Prefer ESM builds (one copy of tfjs-core, with its gradients) and keep side-effect imports such as
+  // "@tensorflow/tfjs-backend-cpu" (their package.json sideEffects lists would otherwise drop them).
+  mainFields: ["module", "main"],
+  ignoreAnnotations: true,
   external: ["onnxruntime-node", "onnxruntime-web", "playwright-core", "fast-check", "esbuild", "vite"],
   // Bundled CommonJS dependencies may call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
 });
 process.argv = [process.argv[0], outfile, ...args];
 await import(pathToFileURL(outfile).href);

@@ -41,11 +41,21 @@ export interface Fixture {
 
 const cache = new Map<string, Fixture>();
 
+/** Fixture names: every NAME.json whose content declares `"fixture"` (vocabulary JSONs are not fixtures). */
 export function listFixtures(dir = goldenDir()): string[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith(".json") && !f.startsWith("README"))
+    .filter((f) => f.endsWith(".json"))
+    .filter((f) => {
+      try {
+        return (
+          typeof (JSON.parse(readFileSync(join(dir, f), "utf8")) as { fixture?: unknown }).fixture ===
+          "string"
+        );
+      } catch {
+        return false;
+      }
+    })
     .map((f) => f.replace(/\.json$/, ""))
-    .filter((n) => existsSync(join(dir, `${n}.json`)))
     .sort();
 }
 

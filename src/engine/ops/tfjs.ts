@@ -494,6 +494,10 @@ export class TfjsOps implements Ops<tf.Tensor> {
     return tf.gather(x, indices, normAxis(axis, x.rank));
   }
   broadcastTo(x: tf.Tensor, shape: Shape): tf.Tensor {
+    if (x.shape.join() === shape.join()) return x;
+    // tfjs implements broadcastTo with tile, whose gradient exists only up to rank 4; an add of zeros
+    // broadcasts the same way with a gradient (a sum over the broadcast axes) at any rank.
+    if (shape.length > 4) return tf.add(x, tf.zeros([...shape], x.dtype));
     return tf.broadcastTo(x, [...shape]);
   }
   cast(x: tf.Tensor, dtype: DType): tf.Tensor {

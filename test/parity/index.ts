@@ -1,0 +1,9 @@
+/** Every parity runner, one per fixture family. Add a family's runner here. */
+import type { ParityRunner } from "./harness.js";
+import { imagebindRunner } from "./runners/imagebind.js";
+
+export const runners: readonly ParityRunner[] = [imagebindRunner];
+
+export function runnerFor(fixture: string): ParityRunner | undefined {
+  return runners.find((r) => r.supports(fixture));
+}
