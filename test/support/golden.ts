@@ -25,7 +25,9 @@ export function hasGolden(): boolean {
 export interface FixtureMeta {
   fixture: string;
   config?: Record<string, unknown>;
+  /** g1 fixtures name their tolerances `suggested_rel_l2_tol`, g2 fixtures `suggested_tolerance_rel_l2`. */
   suggested_rel_l2_tol?: Record<string, number>;
+  suggested_tolerance_rel_l2?: Record<string, number>;
   [k: string]: unknown;
 }
 
@@ -104,7 +106,7 @@ export function relL2(
 
 /** Tolerance for tensor `key` (e.g. "out.embedding" or "grad.x") from the fixture JSON. */
 export function tolerance(fx: Fixture, key: string): number {
-  const t = fx.meta.suggested_rel_l2_tol ?? {};
+  const t = fx.meta.suggested_rel_l2_tol ?? fx.meta.suggested_tolerance_rel_l2 ?? {};
   const short = key.replace(/^(out|grad|in)\./, "");
   const v = t[key] ?? t[short];
   if (typeof v !== "number") throw new Error(`fixture ${fx.name} has no tolerance for ${key}`);
