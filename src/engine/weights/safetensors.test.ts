@@ -8,7 +8,10 @@ function sample(): Uint8Array {
   new DataView(ids.buffer).setBigInt64(0, 49406n, true);
   new DataView(ids.buffer).setBigInt64(8, -7n, true);
   return writeSafetensors(
-    { "w.weight": { dtype: "F32", shape: [2, 2], data: f32Bytes(a) }, ids: { dtype: "I64", shape: [2], data: ids } },
+    {
+      "w.weight": { dtype: "F32", shape: [2, 2], data: f32Bytes(a) },
+      ids: { dtype: "I64", shape: [2], data: ids },
+    },
     { format: "pt" },
   );
 }
@@ -29,7 +32,10 @@ describe("safetensors", () => {
     // bf16 0x3f80 = 1, 0x4049 = 3.140625
     const b = new Uint8Array(new Uint16Array([0x3f80, 0x4049]).buffer);
     const f = new SafetensorsFile(
-      writeSafetensors({ h: { dtype: "F16", shape: [4], data: h }, b: { dtype: "BF16", shape: [2], data: b } }),
+      writeSafetensors({
+        h: { dtype: "F16", shape: [4], data: h },
+        b: { dtype: "BF16", shape: [2], data: b },
+      }),
     );
     expect([...f.float("h")]).toEqual([1, -2, 2 ** -24, 65504]);
     expect([...f.float("b")]).toEqual([1, 3.140625]);
@@ -37,12 +43,19 @@ describe("safetensors", () => {
 
   it("rejects a truncated file, naming it", () => {
     const bytes = sample();
-    expect(() => parseSafetensors(bytes.subarray(0, bytes.length - 3), "cut.safetensors")).toThrow(ModelPackError);
-    expect(() => parseSafetensors(bytes.subarray(0, bytes.length - 3), "cut.safetensors")).toThrow(/cut\.safetensors.*truncated/);
+    expect(() => parseSafetensors(bytes.subarray(0, bytes.length - 3), "cut.safetensors")).toThrow(
+      ModelPackError,
+    );
+    expect(() => parseSafetensors(bytes.subarray(0, bytes.length - 3), "cut.safetensors")).toThrow(
+      /cut\.safetensors.*truncated/,
+    );
   });
 
   it("rejects overlapping or mis-sized entries", () => {
-    const hdr = JSON.stringify({ a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [1], data_offsets: [4, 8] } });
+    const hdr = JSON.stringify({
+      a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
+      b: { dtype: "F32", shape: [1], data_offsets: [4, 8] },
+    });
     const enc = new TextEncoder().encode(hdr);
     const buf = new Uint8Array(8 + enc.length + 8);
     new DataView(buf.buffer).setBigUint64(0, BigInt(enc.length), true);

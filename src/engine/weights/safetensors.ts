@@ -62,29 +62,41 @@ export function headerLength(first8: Uint8Array, file = "safetensors file"): num
  * Parse and validate a header. `headerBytes` are the N JSON bytes; `fileSize`, when known, is checked against
  * the data extent (a truncated file is rejected here, before reading anything).
  */
-export function parseHeader(headerBytes: Uint8Array, fileSize: number | null, file = "safetensors file"): SafetensorsHeader {
+export function parseHeader(
+  headerBytes: Uint8Array,
+  fileSize: number | null,
+  file = "safetensors file",
+): SafetensorsHeader {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes).trimEnd());
   } catch (e) {
     fail(file, `header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
-  if (json === null || typeof json !== "object" || Array.isArray(json)) fail(file, "header is not a JSON object");
+  if (json === null || typeof json !== "object" || Array.isArray(json))
+    fail(file, "header is not a JSON object");
   const dataOffset = 8 + headerBytes.length;
   const entries = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail(file, "__metadata__ is not an object");
+      if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+        fail(file, "__metadata__ is not an object");
       for (const v of Object.values(raw as Record<string, unknown>)) {
         if (typeof v !== "string") fail(file, "__metadata__ values must be strings");
       }
       metadata = raw as Record<string, string>;
       continue;
     }
-    if (raw === null || typeof raw !== "object") fail(file, `entry "${name}" is not an object`, { tensor: name });
-    const { dtype, shape, data_offsets } = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof dtype !== "string" || !(dtype in BYTES)) fail(file, `tensor "${name}" has unsupported dtype ${String(dtype)}`, { tensor: name });
+    if (raw === null || typeof raw !== "object")
+      fail(file, `entry "${name}" is not an object`, { tensor: name });
+    const { dtype, shape, data_offsets } = raw as {
+      dtype?: unknown;
+      shape?: unknown;
+      data_offsets?: unknown;
+    };
+    if (typeof dtype !== "string" || !Object.hasOwn(BYTES, dtype))
+      fail(file, `tensor "${name}" has unsupported dtype ${String(dtype)}`, { tensor: name });
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail(file, `tensor "${name}" has an invalid shape`, { tensor: name });
     }
@@ -100,9 +112,13 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number | null, fi
     const bytes = size * BYTES[dtype as SafetensorsDType];
     const [begin, end] = data_offsets as [number, number];
     if (end - begin !== bytes) {
-      fail(file, `tensor "${name}" spans ${end - begin} bytes but dtype ${dtype} shape [${shape}] needs ${bytes}`, {
-        tensor: name,
-      });
+      fail(
+        file,
+        `tensor "${name}" spans ${end - begin} bytes but dtype ${dtype} shape [${shape}] needs ${bytes}`,
+        {
+          tensor: name,
+        },
+      );
     }
     entries.set(name, { name, dtype: dtype as SafetensorsDType, shape: shape as number[], begin, end });
   }
@@ -110,12 +126,16 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number | null, fi
   const sorted = [...entries.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
   for (const e of sorted) {
-    if (e.begin !== cursor) fail(file, `tensor "${e.name}" starts at ${e.begin}, expected ${cursor} (overlap or gap)`, { tensor: e.name });
+    if (e.begin !== cursor)
+      fail(file, `tensor "${e.name}" starts at ${e.begin}, expected ${cursor} (overlap or gap)`, {
+        tensor: e.name,
+      });
     cursor = e.end;
   }
   if (fileSize !== null) {
     const need = dataOffset + cursor;
-    if (fileSize < need) fail(file, `file has ${fileSize} bytes but its header describes ${need} (truncated download?)`);
+    if (fileSize < need)
+      fail(file, `file has ${fileSize} bytes but its header describes ${need} (truncated download?)`);
     if (fileSize > need) fail(file, `file has ${fileSize - need} unexpected trailing bytes`);
   }
   return { dataOffset, entries, metadata };
@@ -124,7 +144,8 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number | null, fi
 /** Parse a whole in-memory safetensors file. */
 export function parseSafetensors(bytes: Uint8Array, file = "safetensors file"): SafetensorsHeader {
   const n = headerLength(bytes.subarray(0, 8), file);
-  if (bytes.length < 8 + n) fail(file, `file has ${bytes.length} bytes, shorter than its ${n}-byte header (truncated?)`);
+  if (bytes.length < 8 + n)
+    fail(file, `file has ${bytes.length} bytes, shorter than its ${n}-byte header (truncated?)`);
   return parseHeader(bytes.subarray(8, 8 + n), bytes.length, file);
 }
 
@@ -152,8 +173,15 @@ function copyBytes(raw: Uint8Array): Uint8Array {
 }
 
 /** Convert raw little-endian tensor bytes to host numbers: floats → Float32Array, integers/bool → Int32Array. */
-export function decodeTensor(e: SafetensorsEntry, raw: Uint8Array, file = "safetensors file"): Float32Array | Int32Array {
-  if (raw.length !== e.end - e.begin) fail(file, `tensor "${e.name}" read ${raw.length} bytes, expected ${e.end - e.begin}`, { tensor: e.name });
+export function decodeTensor(
+  e: SafetensorsEntry,
+  raw: Uint8Array,
+  file = "safetensors file",
+): Float32Array | Int32Array {
+  if (raw.length !== e.end - e.begin)
+    fail(file, `tensor "${e.name}" read ${raw.length} bytes, expected ${e.end - e.begin}`, {
+      tensor: e.name,
+    });
   const n = e.shape.reduce((a, b) => a * b, 1);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   switch (e.dtype) {
@@ -246,7 +274,8 @@ export class SafetensorsFile {
   /** Typed float access (throws if the tensor is an integer tensor). */
   float(name: string): Float32Array {
     const v = this.get(name);
-    if (!(v instanceof Float32Array)) fail(this.file, `tensor "${name}" is ${this.entry(name).dtype}, not a float tensor`, { tensor: name });
+    if (!(v instanceof Float32Array))
+      fail(this.file, `tensor "${name}" is ${this.entry(name).dtype}, not a float tensor`, { tensor: name });
     return v;
   }
   shape(name: string): number[] {
