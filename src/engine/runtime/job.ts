@@ -1,0 +1,54 @@
+/**
+ * What a running engine job sees: a cancellation signal and an event sink (STYLE.md 10–11).
+ * Events are plain, structured-clone-safe objects — a discriminated union on `type` — so a worker can post
+ * them unchanged; the zod schema validates them where they cross the worker boundary.
+ */
+import { z } from "zod";
+import { CancelledError } from "../errors.js";
+
+export const JobEventSchema = z.discriminatedUnion("type", [
+  /** The job entered a named phase (loading, encoding, denoising, decoding, muxing, …). */
+  z.object({ type: z.literal("phase"), phase: z.string().min(1), message: z.string().optional() }),
+  /** Progress within the current phase; `done` never exceeds `total`. */
+  z.object({
+    type: z.literal("progress"),
+    phase: z.string().min(1),
+    done: z.number().nonnegative(),
+    total: z.number().positive(),
+  }),
+  /** One iteration of a loop (a denoising step, a self-test iteration); `loss` when there is one. */
+  z.object({
+    type: z.literal("step"),
+    i: z.number().int().nonnegative(),
+    n: z.number().int().positive(),
+    loss: z.number().optional(),
+  }),
+  z.object({ type: z.literal("log"), level: z.enum(["debug", "info", "warn"]), message: z.string() }),
+]);
+export type JobEvent = z.infer<typeof JobEventSchema>;
+
+export interface JobContext {
+  /** Aborted when the job is cancelled; check it once per iteration / step. */
+  readonly signal: AbortSignal;
+  emit(event: JobEvent): void;
+}
+
+export function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new CancelledError();
+}
+
+/** Resolves after `ms`, or rejects with `CancelledError` as soon as `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new CancelledError());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new CancelledError());
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
