@@ -150,6 +150,25 @@ const programs: Program[] = [
     },
   },
   {
+    name: "wide conv1d, strided conv2d (the tfjs cpu backend lowers both to im2col + matMul)",
+    inputs: [
+      { name: "x", shape: [1, 96, 20], data: randn(96 * 20, 16) },
+      { name: "z", shape: [2, 3, 9, 8], data: randn(2 * 3 * 9 * 8, 17) },
+    ],
+    run: (ops, [x, z]) => {
+      const w = ops.constant(randn(8 * 96 * 7, 18, 0.05), [8, 96, 7]);
+      const y = ops.conv(x, w, null, { padding: 6, dilation: 2 }); // [1, 8, 20]
+      const c = ops.conv(z, ops.param(CW), ops.param(CB), {
+        stride: 2,
+        padding: [
+          [0, 1],
+          [1, 0],
+        ],
+      }); // [2, 5, 4, 4]
+      return ops.add(ops.sum(y, [1, 2], true), ops.reshape(ops.mean(c, [0, 1]), [1, 1, 16]));
+    },
+  },
+  {
     name: "q4-sized linear",
     inputs: [{ name: "x", shape: [3, 64], data: randn(192, 8) }],
     run: (ops, [x]) => ops.linear(x, WQ, null),

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { beforeAll, describe, expect, it } from "vitest";
+import { relL2 } from "../../../test/support/golden.js";
 import { conv2dRef, convTranspose2dRef, maxAbsDiff, randn } from "../../../test/support/naive.js";
 import { Param } from "./param.js";
 import { TfjsOps, valueAndGrads } from "./tfjs.js";
@@ -143,6 +144,45 @@ describe("TfjsOps conv", () => {
         }
     expect(worst).toBeLessThan(1e-4);
     y.dispose();
+  });
+
+  it("accumulates like torch on the cpu backend (im2col + matMul, not tap-by-tap float32 sums)", () => {
+    // HiFi-GAN's widest resblock conv: 256 channels, k 11, dilation 5. The cpu backend's own Conv2D kernel
+    // lands at ~9e-7 relative L2 here (one float32 rounding per product), the matMul lowering at ~1.5e-7.
+    const [c, k, l] = [256, 11, 64];
+    const x = randn(c * l, 11);
+    const w = randn(c * c * k, 12, 1 / Math.sqrt(c * k));
+    const ref = conv2dRef(
+      x,
+      [1, c, 1, l],
+      w,
+      [c, c, 1, k],
+      null,
+      [1, 1],
+      [
+        [0, 0],
+        [25, 25],
+      ],
+      [1, 5],
+    );
+    const y = tf.tidy(() => ops.conv(t(x, [1, c, l]), t(w, [c, c, k]), null, { padding: 25, dilation: 5 }));
+    expect(relL2(y.dataSync(), ref.data).rel).toBeLessThan(3e-7);
+    y.dispose();
+  });
+
+  it("gives the float64 transposed-conv gradient through a strided conv2d", () => {
+    // L = Σ conv(x)·p ⇒ dL/dx = convTranspose(p, w) (rows/cols the floor drops get zero gradient).
+    const xs = [2, 3, 9, 8];
+    const ws = [4, 3, 3, 3];
+    const x = t(randn(2 * 3 * 9 * 8, 13), xs);
+    const w = randn(4 * 3 * 3 * 3, 14, 0.3);
+    const p = randn(2 * 4 * 4 * 3, 15);
+    const f = (xi: tf.Tensor) =>
+      tf.sum(tf.mul(ops.conv(xi, t(w, ws), null, { stride: 2 }), t(p, [2, 4, 4, 3])));
+    const { grads } = valueAndGrads(f, [x]);
+    const ref = convTranspose2dRef(p, [2, 4, 4, 3], w, ws, null, [2, 2], [0, 0], [0, 1]);
+    expect(ref.shape).toEqual(xs);
+    expect(maxAbsDiff(grads[0].dataSync(), ref.data)).toBeLessThan(1e-5);
   });
 
   it("takes gradients through a dilated conv (tfjs has none natively)", () => {

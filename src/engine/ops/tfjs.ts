@@ -306,6 +306,10 @@ export class TfjsOps implements Ops<tf.Tensor> {
       y = tf.reshape(y, [n, o, bh * dh, bw * dw]);
       return tf.slice(y, [0, 0, 0, 0], [n, o, oh, ow]);
     }
+    if (groups === 1 && tf.getBackend() === "cpu") {
+      if (cg !== c) throw new RangeError(`conv weight expects ${cg} input channels, input has ${c}`);
+      return this.conv2dIm2col(x, w, stride);
+    }
     const xh = tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D; // NHWC
     let y: tf.Tensor4D;
     if (groups === 1) {
@@ -318,6 +322,46 @@ export class TfjsOps implements Ops<tf.Tensor> {
     } else
       throw new UnsupportedError(`grouped conv (groups=${groups}) is not supported by the tfjs executor`);
     return tf.transpose(y, [0, 3, 1, 2]);
+  }
+
+  /**
+   * Precision lowering for the cpu backend: its Conv2D kernel adds the C·kh·kw products of every output one by
+   * one into a Float32Array (tfjs-backend-cpu kernels/Conv2D.js), ~6× further from a float64 reference than
+   * torch's CPU convs; BatchMatMul sums 48-term blocks in float64 (kernels/BatchMatMul.js). So on cpu a conv is
+   * im2col + one matMul. It matters on gradient paths with kinks: the hifigan golden has a resblock activation
+   * of 5e-7 whose sign the direct kernel gets wrong, which moves d waveform/d mel by 1e-3. Strides are taken
+   * with pad + reshape + slice (tfjs has no StridedSlice gradient). Backward keeps the columns (kh·kw × x).
+   */
+  private conv2dIm2col(x: tf.Tensor4D, w: tf.Tensor4D, stride: [number, number]): tf.Tensor {
+    const [n, c, h, wd] = x.shape;
+    const [o, , kh, kw] = w.shape;
+    const [sh, sw] = stride;
+    const oh = Math.floor((h - kh) / sh) + 1;
+    const ow = Math.floor((wd - kw) / sw) + 1;
+    const needH = kh - 1 + oh * sh;
+    const needW = kw - 1 + ow * sw;
+    const xp =
+      needH > h || needW > wd
+        ? tf.pad(x, [
+            [0, 0],
+            [0, 0],
+            [0, Math.max(0, needH - h)],
+            [0, Math.max(0, needW - wd)],
+          ])
+        : x;
+    const taps: tf.Tensor[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        let t: tf.Tensor = tf.slice(xp, [0, 0, i, j], [n, c, oh * sh, ow * sw]);
+        if (sh > 1 || sw > 1)
+          t = tf.slice(tf.reshape(t, [n * c, oh, sh, ow, sw]), [0, 0, 0, 0, 0], [n * c, oh, 1, ow, 1]);
+        taps.push(tf.reshape(t, [n, c, oh * ow]));
+      }
+    }
+    // [N, C, kh·kw, P] → [C, kh·kw, N, P]: rows ordered like the flattened weight [O, C·kh·kw].
+    const cols = tf.reshape(tf.transpose(tf.stack(taps, 2), [1, 2, 0, 3]), [c * kh * kw, n * oh * ow]);
+    const y = tf.matMul(tf.reshape(w, [o, c * kh * kw]), cols); // [O, N·P]
+    return tf.transpose(tf.reshape(y, [o, n, oh, ow]), [1, 0, 2, 3]);
   }
 
   private conv3d(
