@@ -1,8 +1,9 @@
 /** Every parity runner, one per fixture family. Add a family's runner here. */
 import type { ParityRunner } from "./harness.js";
+import { hifiganRunner } from "./runners/hifigan.js";
 import { imagebindRunner } from "./runners/imagebind.js";
 
-export const runners: readonly ParityRunner[] = [imagebindRunner];
+export const runners: readonly ParityRunner[] = [imagebindRunner, hifiganRunner];
 
 export function runnerFor(fixture: string): ParityRunner | undefined {
   return runners.find((r) => r.supports(fixture));
