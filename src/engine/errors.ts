@@ -91,16 +91,17 @@ export interface SerializedError {
   stack?: string;
 }
 
-const constructors: Readonly<Record<ErrorCodeType, (m: string, d?: ErrorDetails) => StudioError>> = Object.freeze({
-  [ErrorCode.BadInput]: (m, d) => new BadInputError(m, d),
-  [ErrorCode.ModelPack]: (m, d) => new ModelPackError(m, d),
-  [ErrorCode.OutOfMemory]: (m, d) => new OutOfMemoryError(m, d),
-  [ErrorCode.DeviceLost]: (m, d) => new DeviceLostError(m, d),
-  [ErrorCode.Cancelled]: (m, d) => new CancelledError(m, d),
-  [ErrorCode.WorkerCrashed]: (m, d) => new WorkerCrashedError(m, d),
-  [ErrorCode.Unsupported]: (m, d) => new UnsupportedError(m, d),
-  [ErrorCode.Internal]: (m, d) => new StudioError(ErrorCode.Internal, m, d),
-});
+const constructors: Readonly<Record<ErrorCodeType, (m: string, d?: ErrorDetails) => StudioError>> =
+  Object.freeze({
+    [ErrorCode.BadInput]: (m, d) => new BadInputError(m, d),
+    [ErrorCode.ModelPack]: (m, d) => new ModelPackError(m, d),
+    [ErrorCode.OutOfMemory]: (m, d) => new OutOfMemoryError(m, d),
+    [ErrorCode.DeviceLost]: (m, d) => new DeviceLostError(m, d),
+    [ErrorCode.Cancelled]: (m, d) => new CancelledError(m, d),
+    [ErrorCode.WorkerCrashed]: (m, d) => new WorkerCrashedError(m, d),
+    [ErrorCode.Unsupported]: (m, d) => new UnsupportedError(m, d),
+    [ErrorCode.Internal]: (m, d) => new StudioError(ErrorCode.Internal, m, d),
+  });
 
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof StudioError) {
