@@ -2,8 +2,9 @@
 import type { ParityRunner } from "./harness.js";
 import { hifiganRunner } from "./runners/hifigan.js";
 import { imagebindRunner } from "./runners/imagebind.js";
+import { textEncoderRunner } from "./runners/text_encoders.js";
 
-export const runners: readonly ParityRunner[] = [imagebindRunner, hifiganRunner];
+export const runners: readonly ParityRunner[] = [imagebindRunner, hifiganRunner, textEncoderRunner];
 
 export function runnerFor(fixture: string): ParityRunner | undefined {
   return runners.find((r) => r.supports(fixture));

@@ -5,6 +5,7 @@
  * (SPEC §5.1; manifests/audioldm_m_full_vocoder.json).
  */
 import { ModelPackError } from "../../errors.js";
+import { pickKeys } from "../hf_config.js";
 
 export interface SpeechT5HifiGanConfig {
   /** Mel bins of the input spectrogram [B, T, model_in_dim]. */
@@ -55,8 +56,6 @@ export const audioldmVocoderConfig: Readonly<Partial<SpeechT5HifiGanConfig>> = O
   normalize_before: false,
 });
 
-const KEYS = Object.keys(speecht5HifiGanDefaults) as (keyof SpeechT5HifiGanConfig)[];
-
 /**
  * Defaults + overrides (a parsed `vocoder/config.json` may be passed whole: unknown keys such as `architectures`
  * or `torch_dtype` are ignored). Checks what the constructor relies on.
@@ -64,9 +63,7 @@ const KEYS = Object.keys(speecht5HifiGanDefaults) as (keyof SpeechT5HifiGanConfi
 export function speecht5HifiGanConfig(
   overrides: Partial<SpeechT5HifiGanConfig> | Readonly<Record<string, unknown>> = {},
 ): SpeechT5HifiGanConfig {
-  const raw = overrides as Record<string, unknown>;
-  const picked = Object.fromEntries(KEYS.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]]));
-  const c = { ...speecht5HifiGanDefaults, ...picked } as SpeechT5HifiGanConfig;
+  const c = pickKeys(speecht5HifiGanDefaults, overrides as Record<string, unknown>);
   const bad = (msg: string) => new ModelPackError(`SpeechT5HifiGan config: ${msg}`);
   if (c.upsample_rates.length !== c.upsample_kernel_sizes.length)
     throw bad(
