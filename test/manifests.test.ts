@@ -3,9 +3,12 @@
  * real checkpoints, as listed in the golden manifests.
  */
 import { describe, expect, it } from "vitest";
+import { ClapTextModelWithProjection } from "../src/engine/models/clap/model.js";
+import { CLIPTextModel } from "../src/engine/models/clip/model.js";
+import { SpeechT5HifiGan } from "../src/engine/models/hifigan/model.js";
 import { imagebindHugeArgs } from "../src/engine/models/imagebind/config.js";
 import { ImageBindModel } from "../src/engine/models/imagebind/model.js";
-import { checkKeys, describeKeyCheck, namedParams } from "../src/engine/ops/param.js";
+import { checkKeys, describeKeyCheck, isCleanKeyCheck, namedParams } from "../src/engine/ops/param.js";
 import { hasGolden } from "./support/golden.js";
 import { readManifest } from "./support/manifest.js";
 
@@ -17,6 +20,12 @@ const cases: {
     manifest: "imagebind_huge",
     build: (_c, raw) => new ImageBindModel({ ...imagebindHugeArgs, ...(raw.imagebind_huge_args as object) }),
   },
+  // position_ids / token_type_ids are persistent int64 buffers in this checkpoint
+  { manifest: "audioldm_m_full_text_encoder_clap", build: (c) => new ClapTextModelWithProjection(c ?? {}) },
+  // position_ids is a non-persistent buffer: absent here, optional in our tree (older SD 1.5 files carry it)
+  { manifest: "sd15_clip_text_encoder", build: (c) => new CLIPTextModel(c ?? {}) },
+  // mean / scale buffers are present although normalize_before is false
+  { manifest: "audioldm_m_full_vocoder", build: (c) => new SpeechT5HifiGan(c ?? {}) },
 ];
 
 describe.skipIf(!hasGolden())("module trees match the real checkpoints' manifests", () => {
@@ -26,7 +35,8 @@ describe.skipIf(!hasGolden())("module trees match the real checkpoints' manifest
       const model = c.build(m.config, m.raw);
       const check = checkKeys(model, m.entries);
       expect(describeKeyCheck(check)).toBe("");
-      const ours = new Map(namedParams(model));
+      // optional buffers a checkpoint may lack (non-persistent position_ids) count only where it has them
+      const ours = new Map(namedParams(model).filter(([k, p]) => !p.optional || m.entries.has(k)));
       expect(ours.size).toBe(m.entries.size);
       for (const [key, e] of m.entries) {
         const p = ours.get(key)!;
@@ -38,4 +48,27 @@ describe.skipIf(!hasGolden())("module trees match the real checkpoints' manifest
       expect(total).toBe(m.raw.total_state_dict_elements);
     });
   }
+
+  it("optional buffers load from checkpoints with and without them (CLIP and CLAP position/token-type ids)", () => {
+    for (const [name, Model] of [
+      ["sd15_clip_text_encoder", CLIPTextModel],
+      ["audioldm_m_full_text_encoder_clap", ClapTextModelWithProjection],
+    ] as const) {
+      const m = readManifest(name);
+      const model = new Model(m.config ?? {});
+      const optional = namedParams(model).filter(([, p]) => p.optional);
+      expect(optional.length, name).toBeGreaterThan(0);
+      const withAll = new Map(m.entries);
+      for (const [k, p] of optional) withAll.set(k, { shape: p.shape, dtype: p.dtype, buffer: true });
+      const without = new Map([...m.entries].filter(([k]) => !optional.some(([o]) => o === k)));
+      expect(isCleanKeyCheck(checkKeys(model, withAll)), `${name} with buffers`).toBe(true);
+      expect(isCleanKeyCheck(checkKeys(model, without)), `${name} without buffers`).toBe(true);
+      // the computed defaults are what upstream registers: arange for position ids, zeros for token types
+      for (const [k, p] of optional) {
+        const v = p.values();
+        expect(v.length, k).toBe(p.size);
+        expect(v[3], k).toBe(k.endsWith("position_ids") ? 3 : 0);
+      }
+    }
+  });
 });
