@@ -1,10 +1,16 @@
 /** Every parity runner, one per fixture family. Add a family's runner here. */
 import type { ParityRunner } from "./harness.js";
+import { diffusersRunner } from "./runners/diffusers.js";
 import { hifiganRunner } from "./runners/hifigan.js";
 import { imagebindRunner } from "./runners/imagebind.js";
 import { textEncoderRunner } from "./runners/text_encoders.js";
 
-export const runners: readonly ParityRunner[] = [imagebindRunner, hifiganRunner, textEncoderRunner];
+export const runners: readonly ParityRunner[] = [
+  imagebindRunner,
+  hifiganRunner,
+  diffusersRunner,
+  textEncoderRunner,
+];
 
 export function runnerFor(fixture: string): ParityRunner | undefined {
   return runners.find((r) => r.supports(fixture));
