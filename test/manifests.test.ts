@@ -5,6 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { ClapTextModelWithProjection } from "../src/engine/models/clap/model.js";
 import { CLIPTextModel } from "../src/engine/models/clip/model.js";
+import { AutoencoderKL } from "../src/engine/models/diffusers/autoencoder_kl.js";
+import { UNet2DConditionModel } from "../src/engine/models/diffusers/unet_2d_condition.js";
+import { MotionAdapter, UNetMotionModel } from "../src/engine/models/diffusers/unet_motion_model.js";
 import { SpeechT5HifiGan } from "../src/engine/models/hifigan/model.js";
 import { imagebindHugeArgs } from "../src/engine/models/imagebind/config.js";
 import { ImageBindModel } from "../src/engine/models/imagebind/model.js";
@@ -26,6 +29,12 @@ const cases: {
   { manifest: "sd15_clip_text_encoder", build: (c) => new CLIPTextModel(c ?? {}) },
   // mean / scale buffers are present although normalize_before is false
   { manifest: "audioldm_m_full_vocoder", build: (c) => new SpeechT5HifiGan(c ?? {}) },
+  // diffusers models: the manifests carry partial config.json's; the rest are diffusers' defaults
+  { manifest: "audioldm_m_full_unet", build: (c) => new UNet2DConditionModel(c ?? {}) },
+  { manifest: "sd15_unet", build: (c) => new UNet2DConditionModel(c ?? {}) },
+  { manifest: "audioldm_m_full_vae", build: (c) => new AutoencoderKL(c ?? {}) },
+  // the sinusoidal pos_embed.pe tables are persistent buffers of the adapter checkpoint
+  { manifest: "animatediff_motion_adapter_v1_5_2", build: (c) => new MotionAdapter(c ?? {}) },
 ];
 
 describe.skipIf(!hasGolden())("module trees match the real checkpoints' manifests", () => {
@@ -48,6 +57,16 @@ describe.skipIf(!hasGolden())("module trees match the real checkpoints' manifest
       expect(total).toBe(m.raw.total_state_dict_elements);
     });
   }
+
+  it("UNetMotionModel (SD 1.5 UNet + motion adapter v1-5-2) is exactly the union of the two checkpoints", () => {
+    const unet = readManifest("sd15_unet");
+    const adapter = readManifest("animatediff_motion_adapter_v1_5_2");
+    const model = new UNetMotionModel(unet.config ?? {}, adapter.config ?? {});
+    const union = new Map([...unet.entries, ...adapter.entries]);
+    expect(union.size).toBe(unet.entries.size + adapter.entries.size);
+    expect(describeKeyCheck(checkKeys(model, union))).toBe("");
+    expect(namedParams(model).length).toBe(union.size);
+  });
 
   it("optional buffers load from checkpoints with and without them (CLIP and CLAP position/token-type ids)", () => {
     for (const [name, Model] of [
