@@ -7,6 +7,7 @@
  * real checkpoint maps onto the tree by name, with no mapping table (STYLE.md 2).
  */
 import { ModelPackError } from "../errors.js";
+import { dequantizeQ4 } from "./onnx/quant.js";
 
 /** The dtype class a checkpoint stores a tensor in. Floats are held as Float32Array, integers as Int32Array. */
 export type ParamDType = "float32" | "int64" | "int32";
@@ -24,6 +25,19 @@ export interface ParamOptions {
   init?: () => Float32Array | Int32Array;
 }
 
+/**
+ * A torch Linear weight [N, K] held as ONNX Runtime `MatMulNBits` 4-bit blocks (quant.ts layout), as model packs
+ * with quantization "q4" store it. The ONNX emitter uses the blocks as they are; anything that needs float values
+ * (the tfjs executor, fp32/fp16 graphs) gets them dequantized by `Param.values()`.
+ */
+export interface PackedQ4 {
+  /** [N, ceil(K / blockSize), blockSize / 2] uint8, two codes per byte, low nibble first. */
+  codes: Uint8Array;
+  /** [N · ceil(K / blockSize)] */
+  scales: Float32Array;
+  blockSize: number;
+}
+
 export class Param {
   /** Dotted checkpoint key; assigned by `nameParams` from the module tree. */
   name = "";
@@ -36,6 +50,8 @@ export class Param {
   data: Float32Array | Int32Array | null = null;
   /** Bumped whenever `data` is replaced, so executors can invalidate cached device copies. */
   version = 0;
+  /** 4-bit blocks of a rank-2 weight loaded from a q4 pack (null otherwise); see `PackedQ4`. */
+  q4: PackedQ4 | null = null;
 
   constructor(shape: readonly number[], opts: ParamOptions = {}) {
     this.shape = [...shape];
@@ -59,12 +75,41 @@ export class Param {
       );
     }
     this.data = data;
+    this.q4 = null; // new values make stored blocks stale
+    this.version++;
+  }
+
+  /** Hold this weight as 4-bit blocks only (host float values are produced on demand by `values()`). */
+  setQ4(q: PackedQ4): void {
+    const [n, k] = this.shape;
+    const kBlocks = Math.ceil(k / q.blockSize);
+    if (
+      this.shape.length !== 2 ||
+      this.dtype !== "float32" ||
+      q.blockSize < 16 ||
+      (q.blockSize & (q.blockSize - 1)) !== 0 ||
+      q.codes.length !== (n * kBlocks * q.blockSize) / 2 ||
+      q.scales.length !== n * kBlocks
+    ) {
+      throw new ModelPackError(
+        `q4 blocks for "${this.name}" do not fit shape [${this.shape}] with block size ${q.blockSize}`,
+        { key: this.name },
+      );
+    }
+    this.q4 = q;
+    this.data = null;
     this.version++;
   }
 
   /** The host values, or a clear error if the weights were never loaded. */
   values(): Float32Array | Int32Array {
     if (this.data) return this.data;
+    if (this.q4) {
+      const q = this.q4;
+      const [n, k] = this.shape;
+      this.data = dequantizeQ4({ ...q, n, k, kBlocks: Math.ceil(k / q.blockSize) });
+      return this.data; // the blocks stay: the ONNX emitter keeps using them
+    }
     if (this.init) {
       this.set(this.init());
       return this.data!;

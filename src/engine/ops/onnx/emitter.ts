@@ -106,7 +106,7 @@ export class OnnxEmitter implements Ops<Sym> {
   private readonly paramSyms = new Map<Param, Sym>();
   private readonly constSyms = new WeakMap<Float32Array | Int32Array, Sym>();
   private readonly smallConsts = new Map<string, Sym>();
-  private readonly q4Weights = new Map<Param, { codes: string; scales: string }>();
+  private readonly q4Weights = new Map<Param, { codes: string; scales: string; blockSize: number }>();
   private usesMs = false;
   private counter = 0;
 
@@ -431,22 +431,26 @@ export class OnnxEmitter implements Ops<Sym> {
       let q = this.q4Weights.get(weight);
       if (!q) {
         const base = weight.name || this.fresh("linear");
-        let packed: ReturnType<typeof quantizeQ4> | null = null;
+        // Blocks loaded from a q4 pack are used as stored (with their own block size); others are packed here.
+        const stored = weight.q4;
+        const blockSize = stored ? stored.blockSize : this.blockSize;
+        let packed: { codes: Uint8Array; scales: Float32Array } | null = stored;
         const pack = () => {
-          packed ??= quantizeQ4(weight.values() as Float32Array, n, k, this.blockSize);
+          packed ??= quantizeQ4(weight.values() as Float32Array, n, k, blockSize);
           return packed;
         };
-        const kBlocks = Math.ceil(k / this.blockSize);
+        const kBlocks = Math.ceil(k / blockSize);
         q = {
           codes: this.addInit(
             `${base}::q4`,
             TensorDataType.UINT8,
-            [n, kBlocks, this.blockSize / 2],
+            [n, kBlocks, blockSize / 2],
             () => pack().codes,
           ),
           scales: this.addInit(`${base}::q4scales`, TensorDataType.FLOAT, [n * kBlocks], () =>
             typedBytes(pack().scales),
           ),
+          blockSize,
         };
         this.q4Weights.set(weight, q);
       }
@@ -458,7 +462,7 @@ export class OnnxEmitter implements Ops<Sym> {
           K: { kind: "int", v: k },
           N: { kind: "int", v: n },
           bits: { kind: "int", v: 4 },
-          block_size: { kind: "int", v: this.blockSize },
+          block_size: { kind: "int", v: q.blockSize },
           accuracy_level: { kind: "int", v: this.accuracyLevel },
         },
       });
