@@ -16,6 +16,7 @@ import {
   relL2,
   tolerance,
 } from "../../../../test/support/golden.js";
+import { randn } from "../../../../test/support/naive.js";
 import { OnnxEmitter, type Sym } from "../../ops/onnx/emitter.js";
 import { createSession, type OrtModule, runSession } from "../../ops/onnx/session.js";
 import { TfjsOps, valueAndGrads } from "../../ops/tfjs.js";
@@ -171,5 +172,31 @@ describe.skipIf(!hasGolden())("ImageBind audio chain vs the official goldens", (
 
   it("report", () => {
     console.log(report.join("\n"));
+  });
+});
+
+describe("multi-channel condition audio (upstream load_and_transform_audio_data after resampling)", () => {
+  it("fbank reads channel 0; the in-place mean (over all channels) only matters where clips overlap", async () => {
+    const L = 40000; // 2.5 s: 3 overlapping 1-s clips
+    const left = randn(L, 41, 0.1);
+    const right = randn(L, 42, 0.1).map((v) => v + 0.3); // a DC offset that the stereo mean carries
+    const stereo = new Float32Array(2 * L);
+    stereo.set(left, 0);
+    stereo.set(right, L);
+    const ops = new TfjsOps();
+    const run = async (data: Float32Array, shape: number[], S: number, clipDuration: number) => {
+      const y = tf.tidy(() => audioToImageBindInput(ops, tf.tensor(data, shape), S, { clipDuration }));
+      const v = Float32Array.from(await y.data());
+      y.dispose();
+      return v;
+    };
+    // non-overlapping clips (2 × 1 s of 2.5 s has a gap): stereo == mono(left)
+    expect(relL2(await run(stereo, [2, L], 2, 1), await run(left, [1, L], 2, 1)).rel).toBeLessThan(1e-6);
+    // overlapping clips: the stereo mean shifts the overlap of later clips, so the result differs from mono
+    const a = await run(stereo, [2, L], 3, 1);
+    const b = await run(left, [1, L], 3, 1);
+    expect(relL2(a.subarray(0, 128 * 204), b.subarray(0, 128 * 204)).rel).toBeLessThan(1e-6); // clip 0
+    expect(relL2(a, b).rel).toBeGreaterThan(1e-4);
+    ops.dispose();
   });
 });
