@@ -108,7 +108,7 @@ export class Downsample2D {
 }
 
 /** torch `nearest` source index for a resize in→out (ATen nearest_idx: ×2 is i>>1, else floor(i·(in/out)) in float). */
-function nearestIndex(inSize: number, outSize: number): Int32Array {
+export function nearestIndex(inSize: number, outSize: number): Int32Array {
   const idx = new Int32Array(outSize);
   const scale = Math.fround(inSize / outSize);
   for (let i = 0; i < outSize; i++)
@@ -117,44 +117,65 @@ function nearestIndex(inSize: number, outSize: number): Int32Array {
 }
 
 /**
- * F.interpolate(x, size, mode="nearest") for x [N, C, H, W]. An exact ×2 is a reshape + broadcast (rank 4, so
- * every executor has a cheap gradient); other sizes (AudioLDM latents whose length is not a multiple of 8, where
- * diffusers forwards `upsample_size`) gather rows and columns with torch's index rule.
+ * One-hot selection matrix S [out, in] with S[i, nearestIndex[i]] = 1, so that a resize is S · x along an axis;
+ * `transposed` gives Sᵀ [in, out] (for the last axis, x · Sᵀ).
+ */
+function selection(inSize: number, outSize: number, transposed: boolean): Float32Array {
+  const s = new Float32Array(outSize * inSize);
+  nearestIndex(inSize, outSize).forEach((j, i) => {
+    s[transposed ? j * outSize + i : i * inSize + j] = 1;
+  });
+  return s;
+}
+
+/**
+ * F.interpolate(x, size, mode="nearest") for x [N, C, H, W], written without gather (tfjs-backend-wasm has no
+ * gather gradient):
+ *  - ×2 (no `size`, or size 2·in) is a reshape + broadcast (rank 4, so every executor has a cheap gradient);
+ *  - 2·in − 1 (what diffusers forwards as `upsample_size` when a stride-2 conv rounded up, e.g. AudioLDM's
+ *    250-frame latents: 32 → 63 → 125) is torch's map floor(i·in/(2in−1)) = i >> 1, i.e. ×2 and drop the last;
+ *  - any other size multiplies by one-hot selection matrices (constant, memoised in `cache`).
  */
 export function upsampleNearest<T>(
   ops: Ops<T>,
   x: T,
   size: readonly [number, number] | null = null,
-  indexCache: Map<string, Int32Array> = new Map(),
+  cache: Map<string, Float32Array> = new Map(),
 ): T {
   const [n, c, h, w] = ops.shape(x);
   const [oh, ow] = size ?? [2 * h, 2 * w];
-  if (oh === 2 * h && ow === 2 * w) {
+  const near2 = (o: number, i: number) => o === 2 * i || o === 2 * i - 1;
+  if (near2(oh, h) && near2(ow, w)) {
     const r = ops.broadcastTo(ops.reshape(x, [n * c * h, 1, w, 1]), [n * c * h, 2, w, 2]);
-    return ops.reshape(r, [n, c, oh, ow]);
+    let y = ops.reshape(r, [n, c, 2 * h, 2 * w]);
+    if (oh < 2 * h) y = ops.slice(y, 2, 0, oh);
+    if (ow < 2 * w) y = ops.slice(y, 3, 0, ow);
+    return y;
   }
-  const take = (t: T, axis: number, from: number, to: number): T => {
-    if (from === to) return t;
-    const key = `${from}:${to}`;
-    let idx = indexCache.get(key);
-    if (!idx) {
-      idx = nearestIndex(from, to);
-      indexCache.set(key, idx);
+  const table = (from: number, to: number, transposed: boolean) => {
+    const key = `${from}:${to}:${transposed}`;
+    let s = cache.get(key);
+    if (!s) {
+      s = selection(from, to, transposed);
+      cache.set(key, s);
     }
-    return ops.gather(t, ops.constant(idx, [to]), axis);
+    return ops.constant(s, transposed ? [from, to] : [to, from]);
   };
-  return take(take(x, 2, h, oh), 3, w, ow);
+  let y = x;
+  if (ow !== w) y = ops.matmul(y, table(w, ow, true)); // [N, C, H, W] · [W, OW]
+  if (oh !== h) y = ops.matmul(table(h, oh, false), y); // [OH, H] · [N, C, H, OW]
+  return y;
 }
 
 /** Mirrors diffusers `Upsample2D(use_conv=True)`: nearest ×2 (or to `output_size`), then a 3×3 conv. */
 export class Upsample2D {
   readonly conv: Conv;
-  /** Memoised gather indices per (in, out) size, so an executor uploads each table once. */
-  private readonly _indices = new Map<string, Int32Array>();
+  /** Memoised selection matrices per (in, out) size, so an executor uploads each table once. */
+  private readonly _tables = new Map<string, Float32Array>();
   constructor(channels: number, out_channels: number | null = null) {
     this.conv = Conv2d(channels, out_channels ?? channels, 3, { padding: 1 });
   }
   forward<T>(ops: Ops<T>, x: T, output_size: readonly [number, number] | null = null): T {
-    return this.conv.forward(ops, upsampleNearest(ops, x, output_size, this._indices));
+    return this.conv.forward(ops, upsampleNearest(ops, x, output_size, this._tables));
   }
 }
