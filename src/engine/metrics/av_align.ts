@@ -35,6 +35,16 @@ import { type PixelOrder, toGray } from "./image.js";
 import { framesToTime, LIBROSA_ONSET_DEFAULTS, onsetDetect, onsetStrength } from "./onsets.js";
 import { librosaLoad } from "./resample.js";
 
+/** How closely this port reproduces the released numbers; show it next to any AV-align score. */
+export const AV_ALIGN_FIDELITY = Object.freeze({
+  status: "approximate",
+  reasons: Object.freeze([
+    "optical flow: OpenCV Farnebäck port, equal to cv2 4.6 to ~1e-6 px on test clips; the reference pins 4.8.1 (IPP build)",
+    "onsets: librosa 0.10.1 port, equal to float32 rounding; resampling to 22050 Hz is our sinc, not soxr HQ",
+    "decoding: frames and audio come from our decoder, not OpenCV/FFmpeg and soundfile",
+  ]),
+} as const);
+
 /** Decoded audio: one mono Float32Array or one per channel, PCM in [−1, 1]. */
 export interface AudioInput {
   channels: Float32Array | readonly Float32Array[];

@@ -72,12 +72,14 @@ describe("OpenCV image primitives", () => {
     const img = grayToF32(frame(grids, width, height, 0, 0), width, height);
     for (const c of G.blur.cases) {
       const d = maxAbsDiff(gaussianBlur(img, c.n, c.sigma).data, b64f32(c.out));
+      console.log(`GaussianBlur ${c.n}/σ${c.sigma}: max |Δ| ${d.toExponential(2)}`);
       expect(d, `blur ${c.n}/${c.sigma}`).toBeLessThan(1e-4);
     }
     const r = G.resize;
     const src = grayToF32(frame(grids, r.width, r.height, 0, 0), r.width, r.height).data;
     for (const c of r.cases) {
       const d = maxAbsDiff(resizeLinear(src, r.width, r.height, c.w, c.h), b64f32(c.out));
+      console.log(`resize → ${c.w}×${c.h}: max |Δ| ${d.toExponential(2)}`);
       expect(d, `resize → ${c.w}×${c.h}`).toBeLessThan(1e-4);
     }
     // 2-channel upscale, as the flow is carried to the next pyramid level

@@ -4,6 +4,7 @@
  */
 export {
   type AudioInput,
+  AV_ALIGN_FIDELITY,
   type AvAlignFileResult,
   avAlignFile,
   avAlignScore,

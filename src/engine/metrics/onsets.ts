@@ -128,6 +128,17 @@ export function melSpectrogramDb(
   const fft = new Fft(nFft);
   const frame = new Float64Array(nFft);
   const pow = new Float64Array(nBins);
+  // each triangle is non-zero on one contiguous bin range: skip the zeros (adding 0 changes no sum)
+  const lo = new Int32Array(nMels);
+  const hi = new Int32Array(nMels);
+  for (let m = 0; m < nMels; m++) {
+    let a = 0;
+    while (a < nBins && mel[m * nBins + a] === 0) a++;
+    let b = nBins;
+    while (b > a && mel[m * nBins + b - 1] === 0) b--;
+    lo[m] = a;
+    hi[m] = b;
+  }
   const S = new Float32Array(nMels * frames);
   for (let t = 0; t < frames; t++) {
     const start = t * hopLength - pad;
@@ -139,7 +150,7 @@ export function melSpectrogramDb(
     for (let m = 0; m < nMels; m++) {
       let s = 0;
       const row = m * nBins;
-      for (let k = 0; k < nBins; k++) s += mel[row + k] * pow[k];
+      for (let k = lo[m]; k < hi[m]; k++) s += mel[row + k] * pow[k];
       S[m * frames + t] = s;
     }
   }

@@ -68,21 +68,52 @@ export function resample(
     const a = Math.PI * fc * t;
     table[i] = fc * (t === 0 ? 1 : Math.sin(a) / a) * w;
   }
-  const out = new Float32Array(nOut);
-  const step = srIn / srOut;
   const limit = tableLen - 1;
+  const kernelAt = (t: number): number => {
+    // kernel(t): linear interpolation in the oversampled table
+    const u = Math.abs(t) * TABLE_STEPS;
+    const i = u | 0;
+    return i >= limit ? 0 : table[i] + (u - i) * (table[i + 1] - table[i]);
+  };
+  const out = new Float32Array(nOut);
+  // Output k sits at input position p = k·M/L (M/L = srIn/srOut in lowest terms). For integer rates with a small
+  // L, the L phases r = k·M mod L repeat: precompute their taps (same values as evaluating kernelAt per tap).
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  const g = Number.isInteger(srIn) && Number.isInteger(srOut) ? gcd(srIn, srOut) : 0;
+  const L = g ? srOut / g : 0;
+  const M = g ? srIn / g : 0;
+  if (L > 0 && L <= 4096) {
+    const j0 = new Int32Array(L);
+    const taps: Float64Array[] = [];
+    for (let r = 0; r < L; r++) {
+      const f = r / L;
+      const lo = Math.ceil(f - half);
+      const hi = Math.floor(f + half);
+      j0[r] = lo;
+      const w = new Float64Array(hi - lo + 1);
+      for (let j = lo; j <= hi; j++) w[j - lo] = kernelAt(f - j);
+      taps.push(w);
+    }
+    for (let k = 0; k < nOut; k++) {
+      const q = Math.floor((k * M) / L);
+      const r = k * M - q * L;
+      const w = taps[r];
+      const base = q + j0[r];
+      const a = Math.max(0, base);
+      const b = Math.min(x.length - 1, base + w.length - 1);
+      let s = 0;
+      for (let n = a; n <= b; n++) s += x[n] * w[n - base];
+      out[k] = s;
+    }
+    return out;
+  }
+  const step = srIn / srOut;
   for (let k = 0; k < nOut; k++) {
     const p = k * step;
     const lo = Math.max(0, Math.ceil(p - half));
     const hi = Math.min(x.length - 1, Math.floor(p + half));
     let s = 0;
-    for (let n = lo; n <= hi; n++) {
-      // kernel(p − n): linear interpolation in the oversampled table
-      const u = Math.abs(p - n) * TABLE_STEPS;
-      const i = u | 0;
-      if (i >= limit) continue;
-      s += x[n] * (table[i] + (u - i) * (table[i + 1] - table[i]));
-    }
+    for (let n = lo; n <= hi; n++) s += x[n] * kernelAt(p - n);
     out[k] = s;
   }
   return out;
