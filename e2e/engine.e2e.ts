@@ -2,34 +2,16 @@
  * The engine worker in real Chromium: the probe's shared WebGPU device, the ONNX and gradient self-tests,
  * cancellation, and crash recovery.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  type Browser,
-  foreignRequests,
-  launchBrowser,
-  openStudio,
-  type StudioPage,
-} from "./support/browser.js";
+import { describe, expect, it } from "vitest";
+import { studioSession } from "./support/session.js";
 import { probed, runJob, value } from "./support/studio.js";
 
-const baseURL = inject("baseURL");
-let browser: Browser;
-let studio: StudioPage;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  // A short heartbeat timeout so the hang/close crash tests are detected quickly.
-  studio = await openStudio(browser, `${baseURL}?heartbeatTimeoutMs=3000`);
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+const session = studioSession({ query: "?heartbeatTimeoutMs=3000" });
 
 describe("engine worker", () => {
   it("probe reports a WebGPU adapter and one device shared by ORT and tfjs at the adapter's max limits", async () => {
-    expect(await probed(studio.page)).toBe("ready");
-    const r = value(await runJob(studio.page, "probe", {}));
+    expect(await probed(session.studio.page)).toBe("ready");
+    const r = value(await runJob(session.studio.page, "probe", {}));
     expect(r.backend).toBe("webgpu");
     expect(r.fallbackReason).toBeNull();
     const gpu = r.webgpu as { [k: string]: { [k: string]: number } } & {
@@ -47,7 +29,7 @@ describe("engine worker", () => {
   });
 
   it("runs an ONNX model built in code with the emitter on the WebGPU and wasm EPs, equal within 1e-5", async () => {
-    const r = value(await runJob(studio.page, "selftest-onnx", {}));
+    const r = value(await runJob(session.studio.page, "selftest-onnx", {}));
     expect(r.webgpu).not.toBeNull();
     expect(r.maxAbsDiff as number).toBeLessThanOrEqual(1e-5);
     expect(r.maxAbsDiffVsReference as number).toBeLessThanOrEqual(1e-5);
@@ -56,14 +38,14 @@ describe("engine worker", () => {
   });
 
   it("computes a tfjs-webgpu gradient of conv+layerNorm+softmax+cosine equal to float64 finite differences", async () => {
-    const r = value(await runJob(studio.page, "selftest-grad", {}));
+    const r = value(await runJob(session.studio.page, "selftest-grad", {}));
     expect(r.backend).toBe("webgpu");
     expect(Math.abs((r.loss as number) - (r.lossReference as number))).toBeLessThan(1e-5);
     expect(r.relL2 as number).toBeLessThan(1e-3);
   });
 
   it("cancels a long job mid-way from the UI, and the same worker then accepts the next job", async () => {
-    const { page } = studio;
+    const { page } = session.studio;
     await page.keyboard.press("Alt+6");
     const pending = runJob(page, "selftest-slow", { iterations: 10_000, delayMs: 20 });
     const row = page.locator('li[data-job="selftest-slow"][data-status="running"]');
@@ -83,7 +65,7 @@ describe("engine worker", () => {
 
   for (const mode of ["throw", "close", "hang"] as const) {
     it(`detects a crashed worker (${mode}), fails the job with WorkerCrashedError and restarts the worker`, async () => {
-      const { page } = studio;
+      const { page } = session.studio;
       const before = await page.evaluate(
         () => window.__studio!.store.getState().workers.engine?.restarts ?? 0,
       );
@@ -104,9 +86,9 @@ describe("engine worker", () => {
   }
 
   it("fetched everything from its own origin (including worker-loaded wasm) with no CSP violation", () => {
-    const origin = new URL(baseURL).origin;
-    expect(browser.requests).toContain(`${origin}/vendor/ort/ort-wasm-simd-threaded.jsep.wasm`);
-    expect(foreignRequests(browser.requests, origin)).toEqual([]);
-    expect(studio.problems.filter((p) => /CSP violation|pageerror/.test(p))).toEqual([]);
+    expect(session.browser.requests).toContain(
+      `${session.origin}/vendor/ort/ort-wasm-simd-threaded.jsep.wasm`,
+    );
+    session.expectClean();
   });
 });

@@ -1,17 +1,9 @@
 /** ffmpeg.wasm in the media worker: a generated tone + frames muxed to MP4 and WebM, parsed back here. */
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  type Browser,
-  foreignRequests,
-  launchBrowser,
-  openStudio,
-  type StudioPage,
-} from "./support/browser.js";
+import { describe, expect, it } from "vitest";
 import { parseMp4, parseWebm } from "./support/containers.js";
+import { studioSession } from "./support/session.js";
 
-const baseURL = inject("baseURL");
-let browser: Browser;
-let studio: StudioPage;
+const session = studioSession();
 
 /** The self-test's input: 1 s of 440 Hz at 16 kHz, 10 frames of 64×48 at 10 fps (ui/commands.ts). */
 const SECONDS = 1;
@@ -21,21 +13,12 @@ const AAC_FRAME = 1024 / 16_000;
 type Files = Record<string, Uint8Array>;
 
 async function muxSelftest(): Promise<Files> {
-  const files = await studio.page.evaluate(async () => {
+  const files = await session.studio.page.evaluate(async () => {
     const r = await window.__studio!.commands.muxSelftest();
     return r.files.map((f) => ({ format: f.format, bytes: Array.from(f.bytes) }));
   });
   return Object.fromEntries(files.map((f) => [f.format, Uint8Array.from(f.bytes)]));
 }
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  studio = await openStudio(browser, baseURL);
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
 
 describe("media worker (ffmpeg.wasm)", () => {
   let files: Files;
@@ -72,7 +55,7 @@ describe("media worker (ffmpeg.wasm)", () => {
   });
 
   it("cancels a mux, recreates ffmpeg, and muxes again", async () => {
-    const { page } = studio;
+    const { page } = session.studio;
     const outcome = await page.evaluate(async () => {
       const studio = window.__studio!;
       const started = studio.commands.muxSelftest();
@@ -98,9 +81,7 @@ describe("media worker (ffmpeg.wasm)", () => {
   });
 
   it("loaded ffmpeg from its own origin and sent nothing elsewhere", () => {
-    const origin = new URL(baseURL).origin;
-    expect(browser.requests).toContain(`${origin}/vendor/ffmpeg/ffmpeg-core.wasm`);
-    expect(foreignRequests(browser.requests, origin)).toEqual([]);
-    expect(studio.problems.filter((p) => /CSP violation|pageerror/.test(p))).toEqual([]);
+    expect(session.browser.requests).toContain(`${session.origin}/vendor/ffmpeg/ffmpeg-core.wasm`);
+    session.expectClean();
   });
 });

@@ -1,32 +1,16 @@
 /** The shell: isolation headers, CSP, keyboard-accessible tabs, screenshots, and no traffic off the origin. */
 import { mkdir } from "node:fs/promises";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  type Browser,
-  foreignRequests,
-  launchBrowser,
-  openStudio,
-  type StudioPage,
-} from "./support/browser.js";
+import { describe, expect, it } from "vitest";
+import { studioSession } from "./support/session.js";
 import { probed } from "./support/studio.js";
 
+const session = studioSession();
+
 const ARTIFACTS = "e2e/artifacts";
-const baseURL = inject("baseURL");
-let browser: Browser;
-let studio: StudioPage;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  studio = await openStudio(browser, baseURL);
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
 
 describe("studio shell", () => {
   it("is served with COOP/COEP and a CSP without 'unsafe-eval', and is cross-origin isolated", async () => {
-    const res = await studio.page.request.get(baseURL);
+    const res = await session.studio.page.request.get(session.baseURL);
     const h = res.headers();
     expect(h["cross-origin-opener-policy"]).toBe("same-origin");
     expect(h["cross-origin-embedder-policy"]).toBe("require-corp");
@@ -34,12 +18,12 @@ describe("studio shell", () => {
     expect(csp).toMatch(/script-src 'self' 'wasm-unsafe-eval'(;|$)/);
     expect(csp).toMatch(/worker-src 'self'(;|$)/);
     expect(csp).not.toMatch(/'unsafe-eval'|'unsafe-inline'/);
-    expect(await studio.page.evaluate(() => crossOriginIsolated)).toBe(true);
-    expect(await studio.page.evaluate(() => typeof SharedArrayBuffer)).toBe("function");
+    expect(await session.studio.page.evaluate(() => crossOriginIsolated)).toBe(true);
+    expect(await session.studio.page.evaluate(() => typeof SharedArrayBuffer)).toBe("function");
   });
 
   it("has six tabs operable with the keyboard (roving tabindex, arrows, Home/End, Alt+digit)", async () => {
-    const { page } = studio;
+    const { page } = session.studio;
     const tabs = page.getByRole("tab");
     await expect
       .poll(() => tabs.allInnerTexts())
@@ -77,7 +61,7 @@ describe("studio shell", () => {
   });
 
   it("renders at 1280×800 and at a narrow width (screenshots in e2e/artifacts/)", async () => {
-    const { page } = studio;
+    const { page } = session.studio;
     await mkdir(ARTIFACTS, { recursive: true });
     expect(await probed(page)).toBe("ready");
     await page.keyboard.press("Alt+1");
@@ -95,7 +79,6 @@ describe("studio shell", () => {
   });
 
   it("makes no request outside its own origin and has no CSP violation or page error", () => {
-    expect(foreignRequests(browser.requests, new URL(baseURL).origin)).toEqual([]);
-    expect(studio.problems.filter((p) => /CSP violation|pageerror/.test(p))).toEqual([]);
+    session.expectClean();
   });
 });
