@@ -2,8 +2,8 @@
  * UI actions as data (STYLE.md 20, after excalidraw's ActionManager): buttons, keyboard shortcuts and the
  * e2e hook all dispatch through `dispatch(name)`, and `perform` is the only place an action touches commands.
  */
+import { CrashMode } from "../workers/protocol.js";
 import type { Commands } from "./commands.js";
-import { crashModes } from "./commands.js";
 import type { StudioStore } from "./store.js";
 import { type TabId, tabs } from "./tabs.js";
 
@@ -71,7 +71,7 @@ export const actions: readonly Action[] = Object.freeze([
     label: "Crash the engine worker",
     perform: ({ commands }) =>
       swallow(
-        commands.run("selftest-crash", { mode: crashModes.Throw }, { label: "Self-test: worker crash" }),
+        commands.run("selftest-crash", { mode: CrashMode.Throw }, { label: "Self-test: worker crash" }),
       ),
   },
 ]);

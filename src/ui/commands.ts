@@ -6,7 +6,7 @@ import { ErrorCode, StudioError } from "../engine/errors.js";
 import { movingBarFrames, tone } from "../engine/media/signals.js";
 import { encodeWav } from "../engine/media/wav.js";
 import type { RunOptions } from "../workers/client.js";
-import { CrashMode, type JobParams, type JobResult, type JobType } from "../workers/protocol.js";
+import type { JobParams, JobResult, JobType } from "../workers/protocol.js";
 import type { StudioClient } from "../workers/studio-client.js";
 import { jobEvent, jobSettled, jobStarted, type StudioStore } from "./store.js";
 import { summarize } from "./summaries.js";
@@ -86,5 +86,3 @@ export function createCommands(client: StudioClient, store: StudioStore): Comman
     },
   };
 }
-
-export const crashModes = CrashMode;
