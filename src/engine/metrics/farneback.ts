@@ -17,6 +17,11 @@
  * Not followed: the `OPTFLOW_FARNEBACK_GAUSSIAN` and `OPTFLOW_USE_INITIAL_FLOW` flags (AV-align passes 0), and
  * OpenCV's OpenCL path (never taken for numpy input).
  *
+ * Checked against cv2 4.6.0 (Debian build, no IPP) by `fixtures/gen_opencv.py`: flow within ~1e-6 px, mean
+ * magnitude within ~1e-8 relative (GaussianBlur differs by 1–2 float32 ulps: OpenCV's SIMD sums in another
+ * order). The official code pins opencv-python 4.8.1.78, whose wheel also routes GaussianBlur through IPP; we
+ * could not run it here, so AV-align built on this flow is labelled approximate (`AV_ALIGN_FIDELITY`).
+ *
  * `FarnebackFrameCache` keeps one frame's pyramid of polynomial expansions so that a frame sequence expands
  * every frame once (OpenCV expands both frames of every pair); the numbers are the same.
  */

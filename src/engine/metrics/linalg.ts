@@ -147,7 +147,7 @@ export function spectralMap(
   eig: { values: Float64Array; vectors: Float64Array },
   d: number,
   f: (w: number) => number,
-) {
+): Float64Array {
   const { values, vectors: V } = eig;
   const fw = values.map(f);
   const out = new Float64Array(d * d);
