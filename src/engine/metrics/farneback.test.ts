@@ -14,7 +14,14 @@ import {
   pyramidPlan,
 } from "./farneback.js";
 import { b64f32, b64u8, frame, makeGrids } from "./fixtures/synthetic.js";
-import { gaussianBlur, gaussianKernel, type ImageF32, resizeLinear, toGray } from "./image.js";
+import {
+  blurThenResize,
+  gaussianBlur,
+  gaussianKernel,
+  type ImageF32,
+  resizeLinear,
+  toGray,
+} from "./image.js";
 
 interface Goldens {
   opencv: string;
@@ -91,6 +98,24 @@ describe("OpenCV image primitives", () => {
       }
     }
     expect(maxAbsDiff(resizeLinear(two, 16, 12, 32, 24, 2), b64f32(G.resize2.out))).toBeLessThan(1e-4);
+    // the pyramid's masked blur (only the pixels resize reads) equals blur-then-resize exactly
+    for (const [n, sg, w, h] of [
+      [19, 3.5, 8, 6],
+      [9, 1.5, 16, 12],
+      [3, 0.5, 32, 24],
+      [9, 1.5, 21, 17],
+    ]) {
+      const full = resizeLinear(
+        gaussianBlur({ width: r.width, height: r.height, data: src }, n, sg).data,
+        r.width,
+        r.height,
+        w,
+        h,
+      );
+      expect(
+        maxAbsDiff(blurThenResize({ width: r.width, height: r.height, data: src }, n, sg, w, h), full),
+      ).toBe(0);
+    }
   });
 });
 

@@ -26,7 +26,7 @@
  * every frame once (OpenCV expands both frames of every pair); the numbers are the same.
  */
 import { BadInputError } from "../errors.js";
-import { gaussianBlur, type ImageF32, resizeLinear } from "./image.js";
+import { blurThenResize, type ImageF32, resizeLinear } from "./image.js";
 
 const f32 = Math.fround;
 
@@ -391,8 +391,7 @@ export class FarnebackFrameCache {
   ) {
     const plan = pyramidPlan(gray.width, gray.height, params);
     this.levels = plan.map(({ width, height, sigma, ksize }) => {
-      const blurred = gaussianBlur(gray, ksize, sigma);
-      const I = resizeLinear(blurred.data, gray.width, gray.height, width, height);
+      const I = blurThenResize(gray, ksize, sigma, width, height);
       return { width, height, R: polyExp({ width, height, data: I }, params.polyN, params.polySigma) };
     });
   }

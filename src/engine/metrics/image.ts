@@ -97,18 +97,40 @@ export function reflect101(p: number, len: number): number {
  * column filter, float32 intermediate, `BORDER_REFLECT_101`. Symmetric sums `k0·s0 + Σ k_i·(s_i + s_−i)` in float32.
  */
 export function gaussianBlur(img: ImageF32, ksize: number, sigma: number): ImageF32 {
+  return blurMasked(img, ksize, sigma, null, null);
+}
+
+/**
+ * `gaussianBlur` evaluated only at the columns `cols` and rows `rows` (null = all); other pixels are left 0.
+ * Each computed pixel is the same float32 computation as in the full blur.
+ */
+function blurMasked(
+  img: ImageF32,
+  ksize: number,
+  sigma: number,
+  cols: Uint8Array | null,
+  rows: Uint8Array | null,
+): ImageF32 {
   const { width: w, height: h, data } = img;
   if (ksize === 1) return { width: w, height: h, data: data.slice() };
   const k = gaussianKernel(ksize, sigma);
   const r = ksize >> 1;
   const kc = k.subarray(r);
-  // row pass: pad each row by reflect101 indices
+  // rows the column pass reads
+  const need = new Uint8Array(h);
+  for (let y = 0; y < h; y++) {
+    if (rows && !rows[y]) continue;
+    for (let i = -r; i <= r; i++) need[reflect101(y + i, h)] = 1;
+  }
+  // row pass
   const tmp = new Float32Array(w * h);
   const idx = new Int32Array(w + 2 * r);
   for (let x = -r; x < w + r; x++) idx[x + r] = reflect101(x, w);
   for (let y = 0; y < h; y++) {
+    if (!need[y]) continue;
     const o = y * w;
     for (let x = 0; x < w; x++) {
+      if (cols && !cols[x]) continue;
       let s = f32(kc[0] * data[o + idx[x + r]]);
       for (let i = 1; i <= r; i++)
         s = f32(s + f32(kc[i] * f32(data[o + idx[x + r + i]] + data[o + idx[x + r - i]])));
@@ -117,19 +139,50 @@ export function gaussianBlur(img: ImageF32, ksize: number, sigma: number): Image
   }
   // column pass
   const out = new Float32Array(w * h);
-  const rows = new Int32Array(h + 2 * r);
-  for (let y = -r; y < h + r; y++) rows[y + r] = reflect101(y, h) * w;
+  const rowOff = new Int32Array(h + 2 * r);
+  for (let y = -r; y < h + r; y++) rowOff[y + r] = reflect101(y, h) * w;
   for (let y = 0; y < h; y++) {
+    if (rows && !rows[y]) continue;
     const o = y * w;
-    const c = rows[y + r];
+    const c = rowOff[y + r];
     for (let x = 0; x < w; x++) {
+      if (cols && !cols[x]) continue;
       let s = f32(kc[0] * tmp[c + x]);
       for (let i = 1; i <= r; i++)
-        s = f32(s + f32(kc[i] * f32(tmp[rows[y + r + i] + x] + tmp[rows[y + r - i] + x])));
+        s = f32(s + f32(kc[i] * f32(tmp[rowOff[y + r + i] + x] + tmp[rowOff[y + r - i] + x])));
       out[o + x] = s;
     }
   }
   return { width: w, height: h, data: out };
+}
+
+/** Source indices an OpenCV linear resize from `src` to `dst` samples reads (all of them for a 2× area shrink). */
+function usedSource(src: number, dst: number, exact2x: boolean): Uint8Array {
+  const used = new Uint8Array(src);
+  if (exact2x || src === dst) return used.fill(1);
+  const { ofs } = linearTaps(src, dst);
+  for (let d = 0; d < dst; d++) {
+    used[ofs[d]] = 1;
+    used[Math.min(ofs[d] + 1, src - 1)] = 1;
+  }
+  return used;
+}
+
+/**
+ * `GaussianBlur` then `resize(INTER_LINEAR)` to `dw × dh`, as Farnebäck builds each pyramid level, blurring only
+ * the pixels the resize reads. Equal to `resizeLinear(gaussianBlur(img).data, …)`.
+ */
+export function blurThenResize(
+  img: ImageF32,
+  ksize: number,
+  sigma: number,
+  dw: number,
+  dh: number,
+): Float32Array {
+  const { width: w, height: h } = img;
+  const exact2x = w === 2 * dw && h === 2 * dh;
+  const blurred = blurMasked(img, ksize, sigma, usedSource(w, dw, exact2x), usedSource(h, dh, exact2x));
+  return resizeLinear(blurred.data, w, h, dw, dh);
 }
 
 /** Per-output-index source offset and weights of OpenCV's linear resize along one axis. */
