@@ -9,8 +9,9 @@
  *  - 3-D convolution whose kernel equals its stride (ImageBind's PadIm2Video stem) → patchify + matmul (exact,
  *    and fast on every backend).
  */
-import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import * as tf from "@tensorflow/tfjs-core";
+// Gradients register against the core above; importing them first breaks flag evaluation in dev builds.
+import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import { UnsupportedError } from "../errors.js";
 import {
   type AttentionOptions,

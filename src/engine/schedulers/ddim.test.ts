@@ -46,6 +46,7 @@ function bitEqualCount(a: Float32Array, b: Float32Array): number {
 const fixtures = ["ddim_audioldm", "ddim_animatediff"] as const;
 
 describe.skipIf(!hasGolden())("DDIMScheduler vs diffusers goldens", () => {
+  if (!hasGolden()) return; // the body reads fixtures while collecting
   for (const name of fixtures) {
     describe(name, () => {
       const fx = loadFixture(name);
