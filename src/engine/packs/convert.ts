@@ -196,13 +196,17 @@ async function* chunksOf(src: ByteSource, chunk = 8 * 1024 * 1024): AsyncGenerat
   for (let o = 0; o < src.size; o += chunk) yield await src.read(o, Math.min(chunk, src.size - o));
 }
 
-/** Copy the tokenizer files and read the scheduler config of one model. */
+/**
+ * Copy the tokenizer files and read the scheduler config of one model. With `required` false (a conversion of
+ * some components only), a tokenizer or scheduler that is not in the input is left out instead of refused.
+ */
 async function auxiliaries(
   modelId: string,
   family: FamilyLayout,
   tree: InputTree,
   sink: PackSink,
   hasher: HasherFactory,
+  required: boolean,
 ): Promise<{
   tokenizers: ModelManifest["tokenizers"];
   scheduler: ModelManifest["scheduler"];
@@ -210,10 +214,15 @@ async function auxiliaries(
 }> {
   const files: FileEntry[] = [];
   const tokenizers: ModelManifest["tokenizers"] = {};
+  const pathOf = (folder: string, name: string) => (folder ? `${folder}/${name}` : name);
   for (const [tid, t] of Object.entries(family.tokenizers)) {
+    const complete = Object.values(t.files).every(
+      (f) => f.optional || findFile(tree, pathOf(t.folder, f.name)),
+    );
+    if (!required && !complete) continue;
     const out: Record<string, string> = {};
     for (const [role, spec] of Object.entries(t.files)) {
-      const p = t.folder ? `${t.folder}/${spec.name}` : spec.name;
+      const p = pathOf(t.folder, spec.name);
       const f = findFile(tree, p);
       if (!f) {
         if (spec.optional) continue;
@@ -229,9 +238,11 @@ async function auxiliaries(
   if (family.scheduler) {
     const p = `${family.scheduler.folder}/${family.scheduler.file}`;
     const f = findFile(tree, p);
-    if (!f) throw new ModelPackError(`${modelId}: ${p} is missing from the input`, { file: p });
-    const config = await readJson(f);
-    scheduler = { class: String(config._class_name ?? "DDIMScheduler"), config };
+    if (!f && required) throw new ModelPackError(`${modelId}: ${p} is missing from the input`, { file: p });
+    if (f) {
+      const config = await readJson(f);
+      scheduler = { class: String(config._class_name ?? "DDIMScheduler"), config };
+    }
   }
   return { tokenizers, scheduler, files };
 }
@@ -293,7 +304,7 @@ export async function convertPack(
     const modelId = input.id ?? input.spec;
     const spec = MODEL_SPECS[input.spec];
     const family: FamilyLayout = FAMILIES[spec.family];
-    const aux = await auxiliaries(modelId, family, trees.get(modelId)!, sink, hasher);
+    const aux = await auxiliaries(modelId, family, trees.get(modelId)!, sink, hasher, !input.components);
     files.push(...aux.files);
     const comps: Record<string, ComponentManifest> = {};
     for (const c of prepared)
