@@ -2,11 +2,13 @@
  * Node-only pack I/O for tools/ and tests: a folder sink (each file written to `<name>.tmp`, then renamed, so
  * an interrupted run never leaves a truncated file under its final name) and a folder reader for `--from`.
  */
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { ModelPackError } from "../errors.js";
 import { openFileSource } from "../weights/source-node.js";
+import type { PackSource } from "./loader.js";
 import { checkPackPath } from "./paths.js";
+import { parseManifest } from "./schema.js";
 import type { PackSink } from "./sink.js";
 import type { InputFile, InputTree } from "./tree.js";
 
@@ -85,4 +87,18 @@ export async function readInputTree(
       await Promise.all(opened.map((o) => o.close()));
     },
   });
+}
+
+/** A pack read in place from a Node folder (a `--out` folder, public/models/default). */
+export async function folderPack(dir: string): Promise<PackSource> {
+  const root = resolve(dir);
+  const manifest = parseManifest(
+    new Uint8Array(await readFile(join(root, "manifest.json"))),
+    join(root, "manifest.json"),
+  );
+  return {
+    id: manifest.id,
+    manifest,
+    open: (path) => openFileSource(join(root, ...checkPackPath(path).split("/")), path),
+  };
 }

@@ -1,0 +1,87 @@
+/**
+ * The bundled default pack (public/models/default/) is what `npm run pack -- default` generates: regenerating
+ * it gives byte-identical files (every sha256 and the manifest itself), it stays under 30 MB, every component
+ * loads through the pack loader, and its tokenizer files work.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { repoRoot } from "../../../test/support/golden.js";
+import { ClipTokenizer } from "../preprocess/tokenizers/clip.js";
+import { gunzip } from "../preprocess/tokenizers/load.js";
+import { RobertaTokenizer } from "../preprocess/tokenizers/roberta.js";
+import { buildDefaultPack, DEFAULT_PACK } from "./default-pack.js";
+import { loadPackModels } from "./loader.js";
+import { parseManifest } from "./schema.js";
+import { sha256Hex } from "./sha256.js";
+import { memorySink } from "./sink.js";
+import { folderPack } from "./sink-node.js";
+
+const dir = join(repoRoot, "public", DEFAULT_PACK.path);
+const read = async (p: string) => new Uint8Array(await readFile(join(dir, ...p.split("/"))));
+const text = async (p: string) => new TextDecoder().decode(await read(p));
+const clipGz = () => readFile(join(repoRoot, "public/models/tokenizers/clip/bpe_simple_vocab_16e6.txt.gz"));
+
+describe("the bundled default pack", () => {
+  it("regenerates byte for byte (deterministic) and stays under 30 MB", { timeout: 300_000 }, async () => {
+    const committed = await read("manifest.json");
+    const manifest = parseManifest(committed);
+    const sink = memorySink();
+    const rebuilt = await buildDefaultPack(sink, new Uint8Array(await clipGz()));
+    expect(rebuilt.files).toEqual(manifest.files);
+    expect(sha256Hex(sink.files.get("manifest.json")!)).toBe(sha256Hex(committed));
+    for (const f of manifest.files) expect(sha256Hex(await read(f.path)), f.path).toBe(f.sha256);
+    const total = manifest.files.reduce((a, f) => a + f.size, 0) + committed.length;
+    expect(total).toBeLessThan(30 * 1024 * 1024);
+  });
+
+  it("has every component of every task, and loads them all through the pack loader", {
+    timeout: 300_000,
+  }, async () => {
+    const pack = await folderPack(dir);
+    const kinds = Object.values(pack.manifest.models).flatMap((m) =>
+      Object.values(m.components).map((c) => c.kind),
+    );
+    expect(kinds.sort()).toEqual(
+      [
+        "imagebind",
+        "audioldm.unet",
+        "audioldm.vae",
+        "audioldm.vocoder",
+        "audioldm.text_encoder",
+        "sd.unet",
+        "sd.vae",
+        "sd.text_encoder",
+        "animatediff.motion_adapter",
+      ].sort(),
+    );
+    const loaded = await loadPackModels(pack);
+    expect(Object.keys(loaded).sort()).toEqual([
+      "audioldm",
+      "imagebind",
+      "motion-adapter",
+      "stable-diffusion",
+    ]);
+    expect(pack.manifest.models.imagebind.components.imagebind.keyPrefixes).toContain(
+      "modality_trunks.audio.",
+    );
+  });
+
+  it("ships working tokenizers: a generated RoBERTa BPE, and CLIP's vocabulary in both forms", async () => {
+    const m = parseManifest(await read("manifest.json"));
+    const rob = m.models.audioldm.tokenizers.tokenizer;
+    const roberta = new RobertaTokenizer(await text(rob.files.vocab), await text(rob.files.merges));
+    const ids = roberta.encode("a dog barking in the rain", { padding: "none" }).inputIds;
+    expect(ids[0]).toBe(roberta.bosId);
+    expect(ids.at(-1)).toBe(roberta.eosId);
+    expect(ids.length).toBeLessThan(16); // 25 bytes: the learned merges join most of them
+    const hf = m.models["stable-diffusion"].tokenizers.tokenizer.files;
+    const fromHf = ClipTokenizer.fromHfFiles(JSON.parse(await text(hf.vocab)), await text(hf.merges));
+    const gz = m.models.imagebind.tokenizers.bpe.files.bpe;
+    const fromBpe = new ClipTokenizer(await gunzip(await read(gz)));
+    const prompt = "A cat playing the piano, 4K!";
+    expect(Array.from(fromHf.encodeHf(prompt).inputIds)).toEqual(
+      Array.from(fromBpe.encodeHf(prompt).inputIds),
+    );
+  });
+});
