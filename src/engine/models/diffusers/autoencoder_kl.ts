@@ -136,4 +136,20 @@ export class AutoencoderKL {
   decode<T>(ops: Ops<T>, z: T): T {
     return this.decoder.forward(ops, this.post_quant_conv ? this.post_quant_conv.forward(ops, z) : z);
   }
+
+  /**
+   * Video latents z [B, latent, F, h, w] (already divided by scaling_factor) → [B, C_out, F, h·f, w·f], decoding
+   * the frames independently (SPEC §4.1: AnimateDiff rearranges b c f h w → (b f) c h w and decodes per frame),
+   * `chunk` frames per decoder call (diffusers `decode_chunk_size`) to bound memory. Frames never interact in
+   * the VAE, so the result does not depend on `chunk`.
+   */
+  decodeVideo<T>(ops: Ops<T>, z: T, chunk = 16): T {
+    const [b, c, f, h, w] = ops.shape(z);
+    const frames = ops.reshape(ops.transpose(z, [0, 2, 1, 3, 4]), [b * f, c, h, w]);
+    const parts: T[] = [];
+    for (let i = 0; i < b * f; i += chunk) parts.push(this.decode(ops, ops.slice(frames, 0, i, i + chunk)));
+    const y = ops.concat(parts, 0);
+    const [, co, ho, wo] = ops.shape(y);
+    return ops.transpose(ops.reshape(y, [b, f, co, ho, wo]), [0, 2, 1, 3, 4]);
+  }
 }

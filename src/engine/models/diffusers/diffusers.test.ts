@@ -324,4 +324,34 @@ describe("AutoencoderKL", () => {
     expect(Math.min(...out.outs.logvar)).toBe(-30);
     expect(vae.scaleFactor).toBe(4);
   });
+
+  it("decodeVideo decodes frames independently, whatever the chunk size", async () => {
+    const vae = new AutoencoderKL({
+      down_block_types: ["DownEncoderBlock2D", "DownEncoderBlock2D"],
+      up_block_types: ["UpDecoderBlock2D", "UpDecoderBlock2D"],
+      block_out_channels: [8, 8],
+      norm_num_groups: 4,
+    });
+    randomize(vae, 51);
+    const [b, c, f, h, w] = [2, 4, 3, 3, 2];
+    const z = randn(b * c * f * h * w, 10);
+    const r = await runTfjs({
+      inputs: { z: { data: z, shape: [b, c, f, h, w] } },
+      forward: (ops, xs) => ({
+        all: vae.decodeVideo(ops, xs.z),
+        chunked: vae.decodeVideo(ops, xs.z, 4),
+        frame: vae.decode(ops, ops.reshape(ops.slice(ops.slice(xs.z, 0, 1, 2), 2, 2, 3), [1, c, h, w])),
+      }),
+    });
+    expect(relL2(r.outs.chunked, r.outs.all)).toBeLessThan(1e-6);
+    // frame (b=1, f=2) of the [B, 3, F, 2h, 2w] video equals that frame decoded alone
+    const [H, W] = [2 * h, 2 * w];
+    const got = new Float32Array(3 * H * W);
+    for (let ch = 0; ch < 3; ch++)
+      got.set(
+        r.outs.all.subarray(((1 * 3 + ch) * f + 2) * H * W, ((1 * 3 + ch) * f + 3) * H * W),
+        ch * H * W,
+      );
+    expect(relL2(got, r.outs.frame)).toBeLessThan(1e-6);
+  });
 });
