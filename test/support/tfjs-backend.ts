@@ -19,9 +19,9 @@ function startWasm(): Promise<boolean> {
     try {
       const wasm = await import("@tensorflow/tfjs-backend-wasm");
       const dir = join(dirname(createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm")), "/");
-      // Emscripten's Node loader reads `__dirname`, which an ESM bundle (tools/run.mjs) does not define.
-      const g = globalThis as { __dirname?: string };
-      g.__dirname ??= dir;
+      // Emscripten's Node loader reads `__dirname`, which an ESM bundle (tools/run.mjs) does not define
+      // (vitest and CommonJS do): only there, provide it as a global.
+      if (typeof __dirname === "undefined") (globalThis as { __dirname?: string }).__dirname = dir;
       tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
       wasm.setWasmPaths(dir);
       const prev = tf.getBackend();
