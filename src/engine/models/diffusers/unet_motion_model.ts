@@ -45,7 +45,9 @@ export const MOTION_ADAPTER_DEFAULTS: Readonly<MotionAdapterConfig> = Object.fre
 });
 
 export function motionAdapterConfig(overrides: Partial<MotionAdapterConfig> = {}): MotionAdapterConfig {
-  const c = { ...MOTION_ADAPTER_DEFAULTS, ...overrides } as MotionAdapterConfig;
+  // config.json's `_class_name` / `_diffusers_version` are metadata, not arguments
+  const picked = Object.fromEntries(Object.entries(overrides).filter(([k]) => !k.startsWith("_")));
+  const c = { ...MOTION_ADAPTER_DEFAULTS, ...picked } as MotionAdapterConfig;
   if (c.conv_in_channels !== null)
     throw new ModelPackError(`MotionAdapter conv_in_channels ${c.conv_in_channels} is not supported`);
   return c;
@@ -118,6 +120,8 @@ export class UNetMotionModel extends UNet2DConditionModel {
     this.motion_config = a;
     const c = this.config;
     const heads = a.motion_num_attention_heads;
+    // as upstream, the motion modules' GroupNorm takes the UNet's norm_num_groups (the adapter's
+    // motion_norm_num_groups only shapes the adapter's own, forward-less tree; parameter shapes are the same)
     const groups = c.norm_num_groups as number;
     const boc = c.block_out_channels;
     const mm = (ch: number, layers: number, g: number) =>
