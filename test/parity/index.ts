@@ -1,8 +1,10 @@
 /** Every parity runner, one per fixture family. Add a family's runner here. */
 import type { ParityRunner } from "./harness.js";
 import { diffusersRunner } from "./runners/diffusers.js";
+import { guidanceRunner } from "./runners/guidance.js";
 import { hifiganRunner } from "./runners/hifigan.js";
 import { imagebindRunner } from "./runners/imagebind.js";
+import { imagebindChainRunner } from "./runners/imagebind_chain.js";
 import { textEncoderRunner } from "./runners/text_encoders.js";
 
 export const runners: readonly ParityRunner[] = [
@@ -10,6 +12,8 @@ export const runners: readonly ParityRunner[] = [
   hifiganRunner,
   diffusersRunner,
   textEncoderRunner,
+  guidanceRunner,
+  imagebindChainRunner,
 ];
 
 export function runnerFor(fixture: string): ParityRunner | undefined {

@@ -27,6 +27,7 @@ import {
   sizeOf,
 } from "./ops.js";
 import type { Param } from "./param.js";
+import { registerFastCpuKernels } from "./tfjs_cpu.js";
 
 export type TfTensor = tf.Tensor;
 
@@ -53,6 +54,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
   private readonly chunkElements: number;
 
   constructor(opts: TfjsOpsOptions = {}) {
+    registerFastCpuKernels();
     this.trainable = opts.trainable ?? false;
     this.chunkElements = opts.attentionChunkElements ?? 2 ** 26;
   }
@@ -330,39 +332,26 @@ export class TfjsOps implements Ops<tf.Tensor> {
    * one into a Float32Array (tfjs-backend-cpu kernels/Conv2D.js), ~6× further from a float64 reference than
    * torch's CPU convs; BatchMatMul sums 48-term blocks in float64 (kernels/BatchMatMul.js). So on cpu a conv is
    * im2col + one matMul. It matters on gradient paths with kinks: the hifigan golden has a resblock activation
-   * of 5e-7 whose sign the direct kernel gets wrong, which moves d waveform/d mel by 1e-3. Strides are taken
-   * with pad + reshape + slice (tfjs has no StridedSlice gradient). Backward keeps the columns (kh·kw × x).
+   * of 5e-7 whose sign the direct kernel gets wrong, which moves d waveform/d mel by 1e-3. The columns are
+   * built with two gathers (tfjs has no StridedSlice gradient); backward keeps them (kh·kw/stride² × x).
    */
   private conv2dIm2col(x: tf.Tensor4D, w: tf.Tensor4D, stride: [number, number]): tf.Tensor {
     const [n, c, h, wd] = x.shape;
     const [o, , kh, kw] = w.shape;
-    const [sh, sw] = stride;
-    const oh = Math.floor((h - kh) / sh) + 1;
-    const ow = Math.floor((wd - kw) / sw) + 1;
-    const needH = kh - 1 + oh * sh;
-    const needW = kw - 1 + ow * sw;
-    const xp =
-      needH > h || needW > wd
-        ? tf.pad(x, [
-            [0, 0],
-            [0, 0],
-            [0, Math.max(0, needH - h)],
-            [0, Math.max(0, needW - wd)],
-          ])
-        : x;
-    const taps: tf.Tensor[] = [];
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        let t: tf.Tensor = tf.slice(xp, [0, 0, i, j], [n, c, oh * sh, ow * sw]);
-        if (sh > 1 || sw > 1)
-          t = tf.slice(tf.reshape(t, [n * c, oh, sh, ow, sw]), [0, 0, 0, 0, 0], [n * c, oh, 1, ow, 1]);
-        taps.push(tf.reshape(t, [n, c, oh * ow]));
-      }
-    }
-    // [N, C, kh·kw, P] → [C, kh·kw, N, P]: rows ordered like the flattened weight [O, C·kh·kw].
-    const cols = tf.reshape(tf.transpose(tf.stack(taps, 2), [1, 2, 0, 3]), [c * kh * kw, n * oh * ow]);
-    const y = tf.matMul(tf.reshape(w, [o, c * kh * kw]), cols); // [O, N·P]
-    return tf.transpose(tf.reshape(y, [o, n, oh, ow]), [1, 0, 2, 3]);
+    const oh = Math.floor((h - kh) / stride[0]) + 1;
+    const ow = Math.floor((wd - kw) / stride[1]) + 1;
+    // Two gathers with small index tables (tap-major: index i·oh + r = row r·s + i), one gradient each.
+    const rows = tf.gather(x, this.tapIndex(kh, oh, stride[0]), 2); // [N, C, kh·oh, W]
+    const cols = tf.gather(rows, this.tapIndex(kw, ow, stride[1]), 3); // [N, C, kh·oh, kw·ow]
+    const patches = tf.transpose(tf.reshape(cols, [n, c, kh, oh, kw, ow]), [1, 2, 4, 0, 3, 5]);
+    const y = tf.matMul(tf.reshape(w, [o, c * kh * kw]), tf.reshape(patches, [c * kh * kw, n * oh * ow]));
+    return tf.transpose(tf.reshape(y, [o, n, oh, ow]), [1, 0, 2, 3]); // [O, N·P] → [N, O, oh, ow]
+  }
+
+  private tapIndex(k: number, out: number, stride: number): tf.Tensor {
+    const idx = new Int32Array(k * out);
+    for (let i = 0; i < k; i++) for (let r = 0; r < out; r++) idx[i * out + r] = r * stride + i;
+    return tf.tensor1d(idx, "int32");
   }
 
   private conv3d(

@@ -58,33 +58,46 @@ export async function denoise(o: DenoiseOptions): Promise<Float32Array> {
   o.scheduler.setTimesteps(o.steps);
   const ts = o.scheduler.timesteps;
   let z = o.latent;
-  for (let i = 0; i < ts.length; i++) {
-    if (o.signal?.aborted) throw new CancelledError();
-    const t0 = performance.now();
-    const t = ts[i];
-    const eps = await o.predictEps(z, t, i);
-    if (o.signal?.aborted) throw new CancelledError();
-    const { prevSample, predOriginalSample } = o.scheduler.step(eps, t, z);
-    const guided = !!o.align && (o.guided?.(i) ?? false);
-    let report: StepReport = { i, n: ts.length, t, guided, x0: predOriginalSample, ms: 0 };
-    if (guided) {
-      const r = await o.align!({
-        i,
-        t,
-        n: ts.length,
-        latentIn: z,
-        latent: prevSample,
-        eps,
-        alphaBarT: o.scheduler.alphaProd(t),
-        x0: predOriginalSample,
-      });
-      z = r.latent;
-      report = { ...report, loss: r.loss, terms: r.terms };
-    } else z = prevSample;
-    report.ms = performance.now() - t0;
-    o.onStep?.(report);
-  }
+  for (let i = 0; i < ts.length; i++) z = (await denoiseStep(o, i, ts[i], z)).latent;
   return z;
+}
+
+/**
+ * Step i of the loop (timesteps must be set): ε̂ → DDIM step → aligner on guided steps. Exposed so a single
+ * iteration can be checked against the official loop's goldens.
+ */
+export async function denoiseStep(
+  o: Omit<DenoiseOptions, "steps" | "latent">,
+  i: number,
+  t: number,
+  z: Float32Array,
+): Promise<{ latent: Float32Array; report: StepReport }> {
+  if (o.signal?.aborted) throw new CancelledError();
+  const t0 = performance.now();
+  const n = o.scheduler.numInferenceSteps ?? 0;
+  const eps = await o.predictEps(z, t, i);
+  if (o.signal?.aborted) throw new CancelledError();
+  const { prevSample, predOriginalSample } = o.scheduler.step(eps, t, z);
+  const guided = !!o.align && (o.guided?.(i) ?? false);
+  let report: StepReport = { i, n, t, guided, x0: predOriginalSample, ms: 0 };
+  let latent = prevSample;
+  if (guided) {
+    const r = await o.align!({
+      i,
+      t,
+      n,
+      latentIn: z,
+      latent: prevSample,
+      eps,
+      alphaBarT: o.scheduler.alphaProd(t),
+      x0: predOriginalSample,
+    });
+    latent = r.latent;
+    report = { ...report, loss: r.loss, terms: r.terms };
+  }
+  report.ms = performance.now() - t0;
+  o.onStep?.(report);
+  return { latent, report };
 }
 
 /** ε̂ = ε_u + w·(ε_c − ε_u) from a batch-of-two prediction [uncond, cond] (SPEC §2.4). */

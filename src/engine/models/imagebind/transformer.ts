@@ -31,17 +31,25 @@ export class MultiheadAttention {
   forward<T>(ops: Ops<T>, x: T, mask: T | null): T {
     const [b, l, d] = ops.shape(x);
     const h = this.num_heads;
-    const qkv = ops.linear(x, this.in_proj_weight, this.in_proj_bias); // [B, L, 3D]
-    let q = ops.slice(qkv, 2, 0, d);
-    let k = ops.slice(qkv, 2, d, 2 * d);
-    let v = ops.slice(qkv, 2, 2 * d, 3 * d);
+    const hd = d / h;
+    // One packed projection [B, L, 3D] → [3, B, H, L, hd]: q, k, v are contiguous leading-axis slices.
+    const qkv = ops.transpose(
+      ops.reshape(ops.linear(x, this.in_proj_weight, this.in_proj_bias), [b, l, 3, h, hd]),
+      [2, 0, 3, 1, 4],
+    );
+    const part = (i: number) => ops.reshape(ops.slice(qkv, 0, i, i + 1), [b, h, l, hd]);
+    const q = part(0);
+    let k = part(1);
+    let v = part(2);
     let lk = l;
     let bias = mask;
     if (this.bias_k && this.bias_v) {
       // F.multi_head_attention_forward: append the learned bias token to k and v (after the projection),
       // and pad the mask with a zero column.
-      k = ops.concat([k, ops.broadcastTo(ops.param(this.bias_k), [b, 1, d])], 1);
-      v = ops.concat([v, ops.broadcastTo(ops.param(this.bias_v), [b, 1, d])], 1);
+      const token = (p: Param) =>
+        ops.broadcastTo(ops.transpose(ops.reshape(ops.param(p), [1, 1, h, hd]), [0, 2, 1, 3]), [b, h, 1, hd]);
+      k = ops.concat([k, token(this.bias_k)], 2);
+      v = ops.concat([v, token(this.bias_v)], 2);
       lk = l + 1;
       if (bias)
         bias = ops.pad(bias, [
@@ -49,10 +57,8 @@ export class MultiheadAttention {
           [0, 1],
         ]);
     }
-    const heads = (t: T, n: number) => ops.transpose(ops.reshape(t, [b, n, h, d / h]), [0, 2, 1, 3]);
-    q = heads(q, l);
-    const o = ops.attention(q, heads(k, lk), heads(v, lk), {
-      scale: 1 / Math.sqrt(d / h),
+    const o = ops.attention(q, k, v, {
+      scale: 1 / Math.sqrt(hd),
       bias: bias ? ops.reshape(bias, [1, 1, l, lk]) : undefined,
     });
     return this.out_proj.forward(ops, ops.reshape(ops.transpose(o, [0, 2, 1, 3]), [b, l, d]));
