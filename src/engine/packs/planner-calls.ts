@@ -1,0 +1,173 @@
+/**
+ * The component calls the memory planner traces (trace.ts), with the shapes a task gives them. Each mirrors how
+ * the pipelines call the model (pipelines/audioldm.ts, the A2V/joint loops): AudioLDM UNet with CLAP class
+ * labels, SD/AnimateDiff UNet with CLIP states, VAE decode, vocoder, text encoders, ImageBind per modality.
+ * Module trees are built from the manifest's configs without weights, so tracing a full-size model is cheap.
+ */
+
+import type { AutoencoderKL } from "../models/diffusers/autoencoder_kl.js";
+import type { UNet2DConditionModel } from "../models/diffusers/unet_2d_condition.js";
+import { UNetMotionModel } from "../models/diffusers/unet_motion_model.js";
+import type { SpeechT5HifiGan } from "../models/hifigan/model.js";
+import type { ImageBindModel } from "../models/imagebind/model.js";
+import { componentClass } from "../models/registry.js";
+import type { OnnxEmitter, Sym } from "../ops/onnx/emitter.js";
+import type { ComponentManifest } from "./schema.js";
+
+export type CallId =
+  | "unet"
+  | "unet-motion"
+  | "vae-decode"
+  | "vocoder"
+  | "audio-decode"
+  | "clap"
+  | "clip"
+  | "imagebind-vision"
+  | "imagebind-audio"
+  | "imagebind-text";
+
+export interface CallShapes {
+  batch: number;
+  /** AudioLDM latent [C, h, w] or SD latent [C, h, w] (per frame). */
+  latent?: readonly [number, number, number];
+  frames?: number;
+  /** Token sequence length of the text encoders. */
+  tokens?: number;
+  /** ImageBind clips (vision: [S, 3, 2, 224, 224] per batch item; audio: [S, 1, 128, 204]). */
+  clips?: number;
+}
+
+type Build = (c: ComponentManifest) => object;
+const build: Build = (c) => componentClass(c.kind).build(c.config, "memory planner");
+
+/** Modules are built once per component manifest (weights are never read). */
+export class ModuleCache {
+  private readonly modules = new Map<ComponentManifest, object>();
+  get<M extends object>(c: ComponentManifest): M {
+    let m = this.modules.get(c);
+    if (!m) {
+      m = build(c);
+      this.modules.set(c, m);
+    }
+    return m as M;
+  }
+}
+
+/** The traced body of one call: `components` are the manifest entries it needs, in the call's order. */
+export function callBody(
+  call: CallId,
+  components: readonly ComponentManifest[],
+  shapes: CallShapes,
+  modules: ModuleCache,
+): (ops: OnnxEmitter) => Sym | readonly Sym[] {
+  const b = shapes.batch;
+  const [c, h, w] = shapes.latent ?? [4, 8, 8];
+  const tokens = shapes.tokens ?? 77;
+  const clips = shapes.clips ?? 1;
+  switch (call) {
+    case "unet": {
+      const unet = modules.get<UNet2DConditionModel>(components[0]);
+      const cfg = unet.config;
+      return (ops) => {
+        const sample = ops.input("sample", [b, c, h, w]);
+        const t = ops.input("timestep", [1], "int32");
+        if (cfg.class_embed_type) {
+          const labels = ops.input("class_labels", [b, cfg.projection_class_embeddings_input_dim as number]);
+          return unet.forward(ops, sample, t, { classLabels: labels });
+        }
+        const d = Array.isArray(cfg.cross_attention_dim)
+          ? cfg.cross_attention_dim[0]
+          : cfg.cross_attention_dim;
+        return unet.forward(ops, sample, t, {
+          encoderHiddenStates: ops.input("states", [b, tokens, d as number]),
+        });
+      };
+    }
+    case "unet-motion": {
+      // AnimateDiff = SD UNet ∪ motion adapter, as the pipeline assembles it
+      const model = new UNetMotionModel(components[0].config, components[1].config);
+      const d = model.config.cross_attention_dim;
+      return (ops) =>
+        model.forward(
+          ops,
+          ops.input("sample", [b, c, shapes.frames ?? 16, h, w]),
+          ops.input("t", [1], "int32"),
+          {
+            encoderHiddenStates: ops.input("states", [b, tokens, (Array.isArray(d) ? d[0] : d) as number]),
+          },
+        );
+    }
+    case "vae-decode": {
+      const vae = modules.get<AutoencoderKL>(components[0]);
+      return (ops) => vae.decode(ops, ops.input("z", [b, vae.config.latent_channels, h, w]));
+    }
+    case "vocoder": {
+      const voc = modules.get<SpeechT5HifiGan>(components[0]);
+      return (ops) => voc.forward(ops, ops.input("mel", [b, h, voc.config.model_in_dim]));
+    }
+    case "audio-decode": {
+      // pipelines/audioldm.ts decodeToWaveform: VAE decode → [B, T, mel] → vocoder
+      const vae = modules.get<AutoencoderKL>(components[0]);
+      const voc = modules.get<SpeechT5HifiGan>(components[1]);
+      return (ops) => {
+        const mel = vae.decode(ops, ops.input("z", [b, vae.config.latent_channels, h, w]));
+        const [n, , t, m] = ops.shape(mel);
+        return voc.forward(ops, ops.reshape(mel, [n, t, m]));
+      };
+    }
+    case "clap":
+    case "clip": {
+      const enc = modules.get<{
+        forward(
+          ops: OnnxEmitter,
+          inputs: { input_ids: Sym; attention_mask?: Sym },
+        ): { last_hidden_state: Sym };
+      }>(components[0]);
+      return (ops) => {
+        const ids = ops.input("ids", [b, tokens], "int32");
+        const mask = call === "clap" ? ops.input("mask", [b, tokens], "int32") : undefined;
+        return enc.forward(ops, { input_ids: ids, attention_mask: mask }).last_hidden_state;
+      };
+    }
+    case "imagebind-vision":
+    case "imagebind-audio":
+    case "imagebind-text": {
+      const ib = modules.get<ImageBindModel>(components[0]);
+      return (ops) => {
+        if (call === "imagebind-text")
+          return ib.forward(ops, "text", ops.input("ids", [b, 77], "int32")).embedding;
+        if (call === "imagebind-audio") {
+          const cfg = ib.config;
+          return ib.forward(
+            ops,
+            "audio",
+            ops.input("x", [b, clips, 1, cfg.audio_num_mel_bins, cfg.audio_target_len]),
+          ).embedding;
+        }
+        return ib.forward(ops, "vision", ops.input("x", [b, clips, 3, 2, 224, 224])).embedding;
+      };
+    }
+  }
+}
+
+/**
+ * The tfjs executor's memory per call, as a multiple of the traced intermediates (`ActivationProfile.retained`):
+ * `forward` for a forward inside a tidy (tfjs frees at the end of the scope, not eagerly), `grad` for a forward +
+ * backward (the tape plus the gradient buffers). Measured with `tf.profile().peakBytes` on tfjs-backend-wasm 4.22
+ * over the default pack's components at two sizes each (ratio spread ≤ 10 % except the UNet, 2.2–2.7; the larger
+ * size is kept): the vocoder is high because dilated convolutions are lowered to space-to-batch and its
+ * ConvTranspose backward works on wide buffers. Calls not measured yet borrow their nearest sibling's numbers.
+ * The WebGPU backend's numbers are to be measured in the browser (bench) and may differ.
+ */
+export const TFJS_CALIBRATION: Readonly<Record<CallId, { forward: number; grad: number }>> = Object.freeze({
+  unet: { forward: 1.2, grad: 2.7 },
+  "unet-motion": { forward: 1.2, grad: 2.7 },
+  "vae-decode": { forward: 1.43, grad: 3.22 },
+  vocoder: { forward: 4.15, grad: 7.85 },
+  "audio-decode": { forward: 2.5, grad: 5.0 },
+  clap: { forward: 1.27, grad: 3.1 },
+  clip: { forward: 1.27, grad: 3.1 },
+  "imagebind-vision": { forward: 1.27, grad: 3.1 },
+  "imagebind-audio": { forward: 1.27, grad: 3.1 },
+  "imagebind-text": { forward: 1.27, grad: 3.1 },
+});
