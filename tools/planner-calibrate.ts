@@ -13,6 +13,8 @@ import type { ImageBindModel } from "../src/engine/models/imagebind/model.js";
 import { TfjsOps, valueAndGrads } from "../src/engine/ops/tfjs.js";
 import { loadPackModels } from "../src/engine/packs/loader.js";
 import { MemoryPlanner } from "../src/engine/packs/planner.js";
+import type { CallId, CallShapes } from "../src/engine/packs/planner-calls.js";
+import type { Role } from "../src/engine/packs/planner-phases.js";
 import { folderPack } from "../src/engine/packs/sink-node.js";
 import { resolveBackend } from "../test/support/tfjs-backend.js";
 
@@ -32,9 +34,9 @@ const ib = models.imagebind.imagebind.module as ImageBindModel;
 const unet = models.audioldm.unet.module as UNet2DConditionModel;
 type Case = {
   name: string;
-  call: string;
-  roles: string[];
-  shapes: object;
+  call: CallId;
+  roles: Role[];
+  shapes: CallShapes;
   inputs: number[][];
   f: (ops: TfjsOps, xs: tf.Tensor[]) => tf.Tensor;
   grad: boolean;
@@ -96,7 +98,7 @@ for (const c of cases) {
       const r = valueAndGrads((...vs) => tf.sum(c.f(ops, vs)), xs);
       return [r.value, ...r.grads];
     });
-    const pr = p.profile(c.call as never, c.roles as never, c.shapes as never);
+    const pr = p.profile(c.call, c.roles, c.shapes);
     const measured = prof.peakBytes - before;
     const est = grad ? pr.retained : pr.peakLive;
     console.log(
