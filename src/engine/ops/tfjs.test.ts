@@ -170,19 +170,41 @@ describe("TfjsOps conv", () => {
     y.dispose();
   });
 
-  it("gives the float64 transposed-conv gradient through a strided conv2d", () => {
-    // L = Σ conv(x)·p ⇒ dL/dx = convTranspose(p, w) (rows/cols the floor drops get zero gradient).
+  it("gives the float64 transposed-conv gradient through a strided conv2d (frozen or traced weight)", () => {
+    // L = Σ conv(x)·p ⇒ dL/dx = convTranspose(p, w) (rows/cols the floor drops get zero gradient). A frozen
+    // weight (ops.constant / params) takes the custom-gradient path, any other tensor the im2col graph.
     const xs = [2, 3, 9, 8];
     const ws = [4, 3, 3, 3];
     const x = t(randn(2 * 3 * 9 * 8, 13), xs);
     const w = randn(4 * 3 * 3 * 3, 14, 0.3);
     const p = randn(2 * 4 * 4 * 3, 15);
-    const f = (xi: tf.Tensor) =>
-      tf.sum(tf.mul(ops.conv(xi, t(w, ws), null, { stride: 2 }), t(p, [2, 4, 4, 3])));
-    const { grads } = valueAndGrads(f, [x]);
     const ref = convTranspose2dRef(p, [2, 4, 4, 3], w, ws, null, [2, 2], [0, 0], [0, 1]);
     expect(ref.shape).toEqual(xs);
-    expect(maxAbsDiff(grads[0].dataSync(), ref.data)).toBeLessThan(1e-5);
+    const local = new TfjsOps();
+    for (const wt of [t(w, ws), local.constant(w, ws)]) {
+      const f = (xi: tf.Tensor) =>
+        tf.sum(tf.mul(local.conv(xi, wt, null, { stride: 2 }), t(p, [2, 4, 4, 3])));
+      const { grads } = valueAndGrads(f, [x]);
+      expect(maxAbsDiff(grads[0].dataSync(), ref.data)).toBeLessThan(1e-5);
+    }
+    // a traced weight still gets its gradient: dL/dw = Σ_n p ⋆ x (checked against the frozen-path forward)
+    const wt = t(w, ws);
+    const { grads } = valueAndGrads(
+      (wi: tf.Tensor) => tf.sum(tf.mul(local.conv(x, wi, null, { stride: 2 }), t(p, [2, 4, 4, 3]))),
+      [wt],
+    );
+    const e = 1e-2;
+    for (const idx of [0, 40, 107]) {
+      const plus = Float32Array.from(w);
+      const minus = Float32Array.from(w);
+      plus[idx] += e;
+      minus[idx] -= e;
+      const val = (v: Float32Array) =>
+        tf.sum(tf.mul(local.conv(x, t(v, ws), null, { stride: 2 }), t(p, [2, 4, 4, 3]))).dataSync()[0];
+      const fd = (val(plus) - val(minus)) / (2 * e);
+      expect(Math.abs(grads[0].dataSync()[idx] - fd)).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
+    }
+    local.dispose();
   });
 
   it("takes gradients through a dilated conv (tfjs has none natively)", () => {

@@ -50,6 +50,8 @@ export class TfjsOps implements Ops<tf.Tensor> {
   private readonly params = new Map<Param, { t: tf.Tensor; version: number }>();
   private readonly constants = new WeakMap<Float32Array | Int32Array, tf.Tensor>();
   private readonly constantList: tf.Tensor[] = [];
+  /** Param (when not trainable) and constant tensors: leaves no gradient can flow into. */
+  private readonly frozen = new WeakSet<tf.Tensor>();
   private readonly trainable: boolean;
   private readonly chunkElements: number;
 
@@ -80,6 +82,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
       return this.trainable && dtype === "float32" ? tf.variable(v, true, p.name || undefined) : v;
     });
     tf.keep(t);
+    if (!(t instanceof tf.Variable)) this.frozen.add(t);
     this.params.set(p, { t, version: p.version });
     return t;
   }
@@ -108,6 +111,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
     const hit = this.constants.get(data);
     if (hit && !hit.isDisposed) return hit;
     const t = tf.keep(tf.tensor(data, [...shape], data instanceof Int32Array ? "int32" : "float32"));
+    this.frozen.add(t);
     this.constants.set(data, t);
     this.constantList.push(t);
     return t;
@@ -263,6 +267,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
         s2 as [number, number],
         d2 as [number, number],
         groups,
+        this.frozen.has(w),
       );
       if (dims === 1) y = tf.squeeze(y, [2]);
     } else throw new UnsupportedError(`conv of rank ${x.rank} is not supported`);
@@ -277,6 +282,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
     stride: [number, number],
     dilation: [number, number],
     groups: number,
+    frozenWeight = false,
   ): tf.Tensor {
     const [n, c, h, wd] = x.shape;
     const [o, cg, kh, kw] = w.shape;
@@ -301,7 +307,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
       xs = tf.reshape(xs, [n, c, hp / dh, dh, wp / dw, dw]);
       xs = tf.transpose(xs, [3, 5, 0, 1, 2, 4]); // [dh, dw, N, C, H/dh, W/dw]
       xs = tf.reshape(xs, [dh * dw * n, c, hp / dh, wp / dw]);
-      let y = this.conv2dValid(xs as tf.Tensor4D, w, [1, 1], [1, 1], groups); // [dh*dw*N, O, H/dh-kh+1, W/dw-kw+1]
+      let y = this.conv2dValid(xs as tf.Tensor4D, w, [1, 1], [1, 1], groups, frozenWeight); // [dh*dw*N, O, H/dh-kh+1, W/dw-kw+1]
       const bh = hp / dh - kh + 1;
       const bw = wp / dw - kw + 1;
       y = tf.reshape(y, [dh, dw, n, o, bh, bw]);
@@ -311,7 +317,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
     }
     if (groups === 1 && tf.getBackend() === "cpu") {
       if (cg !== c) throw new RangeError(`conv weight expects ${cg} input channels, input has ${c}`);
-      return this.conv2dIm2col(x, w, stride);
+      return this.conv2dIm2col(x, w, stride, frozenWeight);
     }
     const xh = tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D; // NHWC
     let y: tf.Tensor4D;
@@ -330,28 +336,63 @@ export class TfjsOps implements Ops<tf.Tensor> {
   /**
    * Precision lowering for the cpu backend: its Conv2D kernel adds the C·kh·kw products of every output one by
    * one into a Float32Array (tfjs-backend-cpu kernels/Conv2D.js), ~6× further from a float64 reference than
-   * torch's CPU convs; BatchMatMul sums 48-term blocks in float64 (kernels/BatchMatMul.js). So on cpu a conv is
-   * im2col + one matMul. It matters on gradient paths with kinks: the hifigan golden has a resblock activation
-   * of 5e-7 whose sign the direct kernel gets wrong, which moves d waveform/d mel by 1e-3. The columns are
-   * built with two gathers (tfjs has no StridedSlice gradient); backward keeps them (kh·kw/stride² × x).
+   * torch's CPU convs; BatchMatMul sums 48-term blocks in float64 (kernels/BatchMatMul.js). So on cpu the
+   * forward is im2col + one matMul. It matters on gradient paths with kinks: the hifigan golden has a resblock
+   * activation of 5e-7 whose sign the direct kernel gets wrong, which moves d waveform/d mel by 1e-3.
+   * Backward: with a frozen weight (params, constants) only dx is ever needed, and the native
+   * Conv2DBackpropInput kernel (float64 dot products, no columns kept) gives it through a custom gradient;
+   * otherwise the im2col graph itself is differentiated (slices; tfjs has no StridedSlice gradient).
    */
-  private conv2dIm2col(x: tf.Tensor4D, w: tf.Tensor4D, stride: [number, number]): tf.Tensor {
+  private conv2dIm2col(x: tf.Tensor4D, w: tf.Tensor4D, stride: [number, number], frozenWeight: boolean) {
+    if (!frozenWeight) return this.im2colMatMul(x, w, stride);
     const [n, c, h, wd] = x.shape;
-    const [o, , kh, kw] = w.shape;
-    const oh = Math.floor((h - kh) / stride[0]) + 1;
-    const ow = Math.floor((wd - kw) / stride[1]) + 1;
-    // Two gathers with small index tables (tap-major: index i·oh + r = row r·s + i), one gradient each.
-    const rows = tf.gather(x, this.tapIndex(kh, oh, stride[0]), 2); // [N, C, kh·oh, W]
-    const cols = tf.gather(rows, this.tapIndex(kw, ow, stride[1]), 3); // [N, C, kh·oh, kw·ow]
-    const patches = tf.transpose(tf.reshape(cols, [n, c, kh, oh, kw, ow]), [1, 2, 4, 0, 3, 5]);
-    const y = tf.matMul(tf.reshape(w, [o, c * kh * kw]), tf.reshape(patches, [c * kh * kw, n * oh * ow]));
-    return tf.transpose(tf.reshape(y, [o, n, oh, ow]), [1, 0, 2, 3]); // [O, N·P] → [N, O, oh, ow]
+    const conv = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+      value: this.im2colMatMul(args[0] as tf.Tensor4D, w, stride),
+      gradFunc: (dy: tf.Tensor) => {
+        const dx = tf.conv2dTranspose(
+          tf.transpose(dy, [0, 2, 3, 1]) as tf.Tensor4D,
+          tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D,
+          [n, h, wd, c],
+          stride,
+          "valid",
+        );
+        return tf.transpose(dx, [0, 3, 1, 2]);
+      },
+    }));
+    return conv(x);
   }
 
-  private tapIndex(k: number, out: number, stride: number): tf.Tensor {
-    const idx = new Int32Array(k * out);
-    for (let i = 0; i < k; i++) for (let r = 0; r < out; r++) idx[i * out + r] = r * stride + i;
-    return tf.tensor1d(idx, "int32");
+  /** y[N, O, oh, ow] = W[O, C·kh·kw] @ columns[C·kh·kw, N·oh·ow] (valid padding). */
+  private im2colMatMul(x: tf.Tensor4D, w: tf.Tensor4D, stride: [number, number]): tf.Tensor {
+    const [n, c, h, wd] = x.shape;
+    const [o, , kh, kw] = w.shape;
+    const [sh, sw] = stride;
+    const oh = Math.floor((h - kh) / sh) + 1;
+    const ow = Math.floor((wd - kw) / sw) + 1;
+    const needH = kh - 1 + oh * sh;
+    const needW = kw - 1 + ow * sw;
+    const xp =
+      needH > h || needW > wd
+        ? tf.pad(x, [
+            [0, 0],
+            [0, 0],
+            [0, Math.max(0, needH - h)],
+            [0, Math.max(0, needW - wd)],
+          ])
+        : x;
+    const taps: tf.Tensor[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        let t: tf.Tensor = tf.slice(xp, [0, 0, i, j], [n, c, oh * sh, ow * sw]);
+        if (sh > 1 || sw > 1)
+          t = tf.slice(tf.reshape(t, [n * c, oh, sh, ow, sw]), [0, 0, 0, 0, 0], [n * c, oh, 1, ow, 1]);
+        taps.push(tf.reshape(t, [n, c, oh * ow]));
+      }
+    }
+    // [N, C, kh·kw, P] → [C, kh·kw, N, P]: rows ordered like the flattened weight [O, C·kh·kw].
+    const cols = tf.reshape(tf.transpose(tf.stack(taps, 2), [1, 2, 0, 3]), [c * kh * kw, n * oh * ow]);
+    const y = tf.matMul(tf.reshape(w, [o, c * kh * kw]), cols); // [O, N·P]
+    return tf.transpose(tf.reshape(y, [o, n, oh, ow]), [1, 0, 2, 3]);
   }
 
   private conv3d(
