@@ -73,7 +73,7 @@ export function makeAligner(o: AlignerOptions): (ctx: StepContext) => Promise<Al
         for (const [k, v] of Object.entries(taps)) host[k] = Float32Array.from(await v.data());
         o.onTaps(host);
       }
-      return { latent: r.latent, loss: r.losses[0], terms: r.terms };
+      return { latent: r.latent, loss: r.losses[0], terms: r.terms, innerLosses: r.losses };
     } finally {
       for (const t of targets) t.tensor.dispose();
       for (const v of Object.values(taps)) v.dispose();

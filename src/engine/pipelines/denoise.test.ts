@@ -54,7 +54,7 @@ describe("denoise", () => {
       guided: (i) => isGuidedStep(i, 10, 0.2),
       align: async (ctx) => {
         calls.push(ctx.i);
-        return { latent: ctx.latent, loss: 1, terms: {} };
+        return { latent: ctx.latent, loss: 1, terms: {}, innerLosses: [1] };
       },
       onStep: (r) => reports.push(r.guided),
     });

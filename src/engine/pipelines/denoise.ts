@@ -25,8 +25,11 @@ export interface StepContext {
 
 export interface AlignResult {
   latent: Float32Array;
+  /** Loss before the first update (= innerLosses[0]). */
   loss: number;
   terms: Record<string, number>;
+  /** Loss before each inner iteration's update (K values). */
+  innerLosses: number[];
 }
 
 export interface StepReport {
@@ -36,6 +39,7 @@ export interface StepReport {
   guided: boolean;
   loss?: number;
   terms?: Record<string, number>;
+  innerLosses?: number[];
   /** x̂0 of the step (after the aligner, the stepped latent's own x̂0 is not recomputed). */
   x0: Float32Array;
   ms: number;
@@ -93,7 +97,7 @@ export async function denoiseStep(
       x0: predOriginalSample,
     });
     latent = r.latent;
-    report = { ...report, loss: r.loss, terms: r.terms };
+    report = { ...report, loss: r.loss, terms: r.terms, innerLosses: r.innerLosses };
   }
   report.ms = performance.now() - t0;
   o.onStep?.(report);
