@@ -191,7 +191,8 @@ export class AudioTaskEngine {
       // pad the last batch to a full one so one traced graph serves every batch
       while (batch.length < LABEL_BATCH) batch.push(batch[batch.length - 1]);
       const ids = new Int32Array(LABEL_BATCH * 77);
-      batch.forEach((l, k) => ids.set(this.parts.clipTokenizer.encodeForImageBind(l), k * 77));
+      for (let k = 0; k < LABEL_BATCH; k++)
+        ids.set(this.parts.clipTokenizer.encodeForImageBind(batch[k]), k * 77);
       const emb = await this.embed1(this.ibText, { ids: { data: ids, shape: [LABEL_BATCH, 77] } });
       const d = emb.length / LABEL_BATCH;
       parts.push(emb.subarray(0, Math.min(LABEL_BATCH, labels.length - s) * d));

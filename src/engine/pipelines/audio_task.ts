@@ -120,8 +120,7 @@ export function checkAudioRequest(r: AudioRequest): void {
       bad(`Prompt-tuning λ2 must be in (0, 1] (got ${a.promptTuning.lambda}).`);
     }
   }
-  if (r.initLatent && r.initLatent.some((v) => !Number.isFinite(v)))
-    bad("The initial latent contains non-finite values.");
+  if (r.initLatent?.some((v) => !Number.isFinite(v))) bad("The initial latent contains non-finite values.");
 }
 
 export interface RunAudioOptions {
