@@ -18,7 +18,13 @@ import type { DDIMSchedulerConfig } from "./schedulers/ddim.js";
 import { readAll } from "./weights/source.js";
 
 async function packText(pack: PackSource, path: string): Promise<string> {
-  let bytes = await readAll(await pack.open(path), 64 * 1024 * 1024);
+  const src = await pack.open(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readAll(src, 64 * 1024 * 1024);
+  } finally {
+    await (src as { close?: () => Promise<void> }).close?.();
+  }
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = await gunzip(bytes);
   return new TextDecoder("utf-8").decode(bytes);
 }
