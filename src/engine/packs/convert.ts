@@ -10,9 +10,10 @@
 import { ModelPackError } from "../errors.js";
 import { componentClass } from "../models/registry.js";
 import { checkKeys, describeKeyCheck, isCleanKeyCheck, namedParams, type Param } from "../ops/param.js";
+import { gunzip } from "../preprocess/tokenizers/load.js";
 import { type Checkpoint, specMap } from "../weights/checkpoint.js";
 import { openCheckpoint } from "../weights/load.js";
-import type { ByteSource } from "../weights/source.js";
+import { type ByteSource, readAll } from "../weights/source.js";
 import { weightFiles } from "./discover.js";
 import { linearWeightKeys, planStorage } from "./encode.js";
 import { checkPackPath, safeSegment } from "./paths.js";
@@ -228,8 +229,13 @@ async function auxiliaries(
         if (spec.optional) continue;
         throw new ModelPackError(`${modelId}: tokenizer file ${p} is missing from the input`, { file: p });
       }
-      const dest = checkPackPath(`${modelId}/${safeSegment(tid)}/${safeSegment(spec.name)}`);
-      files.push(await writeHashed(sink, dest, chunksOf(f.source), "tokenizer", hasher));
+      // Packs hold no compressed files (paths.ts): a gzip tokenizer (ImageBind's bpe .txt.gz) is stored inflated.
+      const head = await f.source.read(0, Math.min(2, f.source.size));
+      const gz = head[0] === 0x1f && head[1] === 0x8b;
+      const name = safeSegment(spec.name.replace(/\.gz$/i, ""));
+      const dest = checkPackPath(`${modelId}/${safeSegment(tid)}/${name}`);
+      const body = gz ? [await gunzip(await readAll(f.source, 256 * 1024 * 1024))] : chunksOf(f.source);
+      files.push(await writeHashed(sink, dest, body, "tokenizer", hasher));
       out[role] = dest;
     }
     tokenizers[tid] = { kind: t.kind, files: out };

@@ -19,20 +19,14 @@ import { bytesToUnicode } from "../preprocess/tokenizers/bpe.js";
 import { gunzip } from "../preprocess/tokenizers/load.js";
 import { type ConvertModelInput, type ConvertOptions, convertPack } from "./convert.js";
 import { AUDIOLDM, IMAGEBIND, MOTION_ADAPTER, STABLE_DIFFUSION } from "./default-configs.js";
+import { DEFAULT_PACK } from "./default-pack-info.js";
 import { generateRobertaVocab } from "./default-vocab.js";
 import type { PackManifest } from "./schema.js";
 import type { PackSink } from "./sink.js";
 import { safetensorsFile, syntheticStateDict } from "./synthetic.js";
 import { memoryTree } from "./tree.js";
 
-export const DEFAULT_PACK = Object.freeze({
-  id: "default",
-  name: "Bundled default pack (small models, random weights)",
-  version: "0.1.0",
-  seed: 20240617,
-  /** Where the app serves it (public/models/default/). */
-  path: "models/default/",
-});
+export { DEFAULT_PACK };
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 const SOURCE = { repo: "seeing-hearing-studio/default-pack", revision: `seed-${DEFAULT_PACK.seed}` };

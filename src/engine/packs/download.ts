@@ -86,6 +86,13 @@ async function transfer(
       if (opts.signal?.aborted) throw new CancelledError("The download was cancelled.");
       throw new Interrupted(`request failed: ${(e as Error).message}`);
     }
+    const encoded = (res.headers.get("Content-Encoding") ?? "identity").toLowerCase() !== "identity";
+    if (res.status === 206 && encoded) {
+      // a range of the *encoded* representation cannot be appended to decoded bytes: start over without Range
+      await res.body?.cancel().catch(() => undefined);
+      await cache.discardPartial(pack, file.path);
+      throw new Interrupted("the server compresses this file on the fly, so it cannot resume; restarting it");
+    }
     if (res.status === 206) {
       const m = CONTENT_RANGE.exec(res.headers.get("Content-Range") ?? "");
       if (!m || Number(m[1]) !== have || (m[3] !== "*" && Number(m[3]) !== file.size)) {
@@ -96,7 +103,8 @@ async function transfer(
         );
       }
     } else if (res.status === 200) {
-      const len = res.headers.get("Content-Length");
+      // Content-Length counts encoded bytes when the server compresses; fetch hands over decoded ones
+      const len = encoded ? null : res.headers.get("Content-Length");
       if (len !== null && Number(len) !== file.size) {
         await res.body?.cancel().catch(() => undefined);
         throw new HttpStatusError(

@@ -2,12 +2,14 @@
  * Paths inside a pack. A pack is served from a mirror (a base URL, an OPFS directory, a local folder) and may
  * only name files *inside* it, so every path in a manifest must be a plain, normalised, relative path:
  * segments of `[A-Za-z0-9._-]`, separated by single `/`, none empty, `.` or `..`, no leading `/`, no scheme,
- * no backslash, no `%`-escapes, no query or fragment. Anything else is a `ModelPackError` naming the path.
+ * no backslash, no `%`-escapes, no query or fragment, and no `.gz`/`.br`/`.zst` name (static servers send those
+ * with a Content-Encoding, and fetch would hand over decoded bytes). Anything else is a `ModelPackError`.
  * The same rule guards the converter's output and the loader's URL building (`joinUrl`).
  */
 import { ModelPackError } from "../errors.js";
 
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+const COMPRESSED = /\.(gz|br|zst)$/i;
 export const MAX_PATH_LENGTH = 200;
 export const MAX_PATH_DEPTH = 8;
 
@@ -21,6 +23,8 @@ export function pathProblem(p: string): string | null {
   if (p.includes("\\")) return "contains a backslash";
   const segs = p.split("/");
   if (segs.length > MAX_PATH_DEPTH) return `is nested deeper than ${MAX_PATH_DEPTH} folders`;
+  if (COMPRESSED.test(p))
+    return "ends in a compressed-file extension: servers send such files with a Content-Encoding that fetch decodes, so the bytes would not match their sha256 (store the file uncompressed)";
   for (const s of segs) {
     if (s === "") return "has an empty segment (// or a trailing /)";
     if (s === "." || s === "..") return `has a "${s}" segment`;
