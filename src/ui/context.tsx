@@ -2,6 +2,7 @@
 import { createContext, type ReactNode, useContext } from "react";
 import { useStore } from "zustand";
 import { type ActionContext, dispatch } from "./actions.js";
+import type { Commands } from "./commands.js";
 import type { StudioState } from "./store.js";
 
 const Ctx = createContext<ActionContext | null>(null);
@@ -29,4 +30,9 @@ export function useDispatch(): (name: string) => void {
 export function useCancelJob(): (id: string) => void {
   const ctx = useActionContext();
   return (id) => ctx.commands.cancel(id);
+}
+
+/** The command layer, for views whose actions take parameters (the Models view's pack commands). */
+export function useCommands(): Commands {
+  return useActionContext().commands;
 }

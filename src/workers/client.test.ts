@@ -4,6 +4,8 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { UnsupportedError } from "../engine/errors.js";
+import { memoryCache } from "../engine/packs/cache.js";
+import { packJobHandlers } from "../engine/packs/jobs.js";
 import type { JobEvent } from "../engine/runtime/job.js";
 import type { CapabilityReport } from "../engine/runtime/report.js";
 import { selftestSlow } from "../engine/runtime/selftest/slow.js";
@@ -87,6 +89,11 @@ const report: CapabilityReport = {
 
 const never = () => new Promise<never>(() => {});
 const engineHandlers: JobHandlers<"engine"> = {
+  // model-pack jobs over an in-memory cache (src/engine/packs/jobs.ts)
+  ...packJobHandlers({
+    cache: async () => memoryCache(),
+    limits: async () => ({ budgetBytes: 2 ** 30, maxBufferSize: 2 ** 28 }),
+  }),
   probe: async () => report,
   "selftest-onnx": () => Promise.reject(new UnsupportedError("not in unit tests")),
   "selftest-grad": () => Promise.reject(new UnsupportedError("not in unit tests")),

@@ -13,6 +13,7 @@ import { selftestGrad } from "../engine/runtime/selftest/grad.js";
 import { selftestOnnx } from "../engine/runtime/selftest/onnx.js";
 import { selftestSlow } from "../engine/runtime/selftest/slow.js";
 import { hostJobs } from "./host.js";
+import { enginePackJobs } from "./pack-jobs.js";
 import { CrashMode } from "./protocol.js";
 import { closeSelf, dedicatedWorkerScope, vendorUrl } from "./scope.js";
 
@@ -34,6 +35,7 @@ function getRuntime(): Promise<Runtime> {
 }
 
 hostJobs(dedicatedWorkerScope(), "engine", {
+  ...enginePackJobs(getRuntime),
   probe: async () => (await getRuntime()).report,
   "selftest-onnx": async (_params, ctx) => {
     const result = await selftestOnnx(await getRuntime(), () => new OnnxEmitter({ weights: "fp32" }), ctx);

@@ -11,6 +11,19 @@
 import { z } from "zod";
 import { ErrorCode, type SerializedError } from "../engine/errors.js";
 import { MuxParamsSchema, MuxResultSchema } from "../engine/media/mux-job.js";
+import {
+  EmptySchema,
+  PackIdParamsSchema,
+  PacksConvertParamsSchema,
+  PacksConvertResultSchema,
+  PacksEstimateParamsSchema,
+  PacksEstimateResultSchema,
+  PacksInstallParamsSchema,
+  PacksInstallResultSchema,
+  PacksListResultSchema,
+  PacksLoadResultSchema,
+  PacksVerifyResultSchema,
+} from "../engine/packs/job-schemas.js";
 import { JobEventSchema } from "../engine/runtime/job.js";
 import { CapabilityReportSchema } from "../engine/runtime/report.js";
 import { GradSelftestSchema } from "../engine/runtime/selftest/grad.js";
@@ -39,6 +52,26 @@ export const jobTable = Object.freeze({
     result: empty,
   },
   mux: { worker: WorkerName.Media, params: MuxParamsSchema, result: MuxResultSchema },
+  // model packs (src/engine/packs/jobs.ts)
+  "packs-list": { worker: WorkerName.Engine, params: empty, result: PacksListResultSchema },
+  "packs-install": {
+    worker: WorkerName.Engine,
+    params: PacksInstallParamsSchema,
+    result: PacksInstallResultSchema,
+  },
+  "packs-convert": {
+    worker: WorkerName.Engine,
+    params: PacksConvertParamsSchema,
+    result: PacksConvertResultSchema,
+  },
+  "packs-verify": { worker: WorkerName.Engine, params: PackIdParamsSchema, result: PacksVerifyResultSchema },
+  "packs-remove": { worker: WorkerName.Engine, params: PackIdParamsSchema, result: EmptySchema },
+  "packs-load": { worker: WorkerName.Engine, params: PackIdParamsSchema, result: PacksLoadResultSchema },
+  "packs-estimate": {
+    worker: WorkerName.Engine,
+    params: PacksEstimateParamsSchema,
+    result: PacksEstimateResultSchema,
+  },
 });
 
 export type JobTable = typeof jobTable;

@@ -119,9 +119,10 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
     ...(audio ? ["audio" as const] : []),
     ...(video ? ["vision" as const] : []),
   ];
+  const aligned = o.guidance || o.promptTuning; // ImageBind is needed only by the aligner
   const encode: PhaseDecl = {
     name: "encode",
-    resident: [{ role: "imagebind", executor: "tfjs", modalities: encodeModalities }],
+    resident: aligned ? [{ role: "imagebind", executor: "tfjs", modalities: encodeModalities }] : [],
     alternatives: [],
   };
   const denoise: PhaseDecl = { name: "denoise", resident: [], alternatives: [] };
@@ -164,7 +165,7 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
       [work("audio-decode", ["audio.vae", "audio.vocoder"], { batch: 1, latent: lat }, "onnx")],
     ]);
   }
-  if (o.task === "v2a" || o.task === "i2a")
+  if (aligned && (o.task === "v2a" || o.task === "i2a"))
     encode.alternatives.push([
       "ImageBind vision",
       [work("imagebind-vision", ["imagebind"], { batch: 1, clips: o.task === "i2a" ? 1 : o.clips }, "tfjs")],
@@ -178,7 +179,7 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
       "CLIP text encoder",
       [work("clip", ["video.text"], { batch, tokens: 77 }, "onnx")],
     ]);
-    if (o.task === "a2v")
+    if (aligned && o.task === "a2v")
       encode.alternatives.push([
         "ImageBind audio",
         [work("imagebind-audio", ["imagebind"], { batch: 1, clips: o.clips }, "tfjs")],

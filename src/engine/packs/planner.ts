@@ -74,9 +74,11 @@ export interface MemoryEstimate {
 /** Bytes per weight as ONNX Runtime holds it (q4: 4-bit codes + one f32 scale per 32 weights). */
 export const WEIGHT_BYTES = Object.freeze({ fp32: 4, fp16: 2, q4Linear: 0.5 + 4 / 32 });
 
-export function withDefaults(o: TaskOptions, manifest: PackManifest): Required<TaskOptions> {
-  const q4 = Object.values(manifest.models).some((m) =>
-    Object.values(m.components).some((c) => c.quantization === "q4"),
+export function withDefaults(o: TaskOptions, manifests: readonly PackManifest[]): Required<TaskOptions> {
+  const q4 = manifests.some((manifest) =>
+    Object.values(manifest.models).some((m) =>
+      Object.values(m.components).some((c) => c.quantization === "q4"),
+    ),
   );
   return {
     task: o.task,
@@ -100,19 +102,30 @@ export class MemoryPlanner {
   private readonly weightCache = new Map<string, number>();
   private readonly byRole = new Map<Role, { id: string; c: ComponentManifest }>();
 
-  constructor(readonly manifest: PackManifest) {
-    for (const [mid, m] of Object.entries(manifest.models))
-      for (const [cid, c] of Object.entries(m.components))
-        for (const [role, kind] of Object.entries(ROLE_KIND) as [Role, ComponentKind][])
-          if (c.kind === kind && !this.byRole.has(role)) this.byRole.set(role, { id: `${mid}/${cid}`, c });
+  readonly manifests: readonly PackManifest[];
+
+  /** Over one pack, or several (a task may take AudioLDM from one and ImageBind from another; first wins). */
+  constructor(manifests: PackManifest | readonly PackManifest[]) {
+    this.manifests = Array.isArray(manifests) ? manifests : [manifests as PackManifest];
+    const multi = this.manifests.length > 1;
+    for (const manifest of this.manifests)
+      for (const [mid, m] of Object.entries(manifest.models))
+        for (const [cid, c] of Object.entries(m.components))
+          for (const [role, kind] of Object.entries(ROLE_KIND) as [Role, ComponentKind][])
+            if (c.kind === kind && !this.byRole.has(role))
+              this.byRole.set(role, { id: `${multi ? `${manifest.id}:` : ""}${mid}/${cid}`, c });
+  }
+
+  private get packNames(): string {
+    return this.manifests.map((m) => `"${m.id}"`).join(", ");
   }
 
   private component(role: Role) {
     const hit = this.byRole.get(role);
     if (!hit)
       throw new BadInputError(
-        `pack "${this.manifest.id}" has no ${ROLE_KIND[role]} component; install a pack that has one for this task`,
-        { pack: this.manifest.id, kind: ROLE_KIND[role] },
+        `pack ${this.packNames} has no ${ROLE_KIND[role]} component; install a pack that has one for this task`,
+        { pack: this.packNames, kind: ROLE_KIND[role] },
       );
     return hit;
   }
@@ -192,8 +205,9 @@ export class MemoryPlanner {
   }
 
   estimate(options: TaskOptions): MemoryEstimate {
-    const o = withDefaults(options, this.manifest);
-    for (const r of TASK_ROLES[o.task]) this.component(r);
+    const o = withDefaults(options, this.manifests);
+    for (const r of TASK_ROLES[o.task])
+      if (r !== "imagebind" || o.guidance || o.promptTuning) this.component(r);
     const phases = declarePhases(o, this.geometry(o)).map((ph): PhaseEstimate => {
       const resident = ph.resident.map((r) => ({
         component: this.component(r.role).id,

@@ -1,5 +1,6 @@
-/** Model packs. Until pack management lands this lists what each task needs and where packs will live. */
+/** Model packs: the networks each task uses, and the packs installed in this browser (PacksPanel). */
 import { tasks } from "../tabs.js";
+import { PacksPanel } from "./PacksPanel.js";
 
 export function ModelsView() {
   const needed = [...new Set(Object.values(tasks).flatMap((t) => t.models))];
@@ -7,8 +8,9 @@ export function ModelsView() {
     <section aria-labelledby="models-title">
       <h2 id="models-title">Models</h2>
       <p>
-        The studio runs on model packs served from this site (<code>/models/</code>). No pack is installed in
-        this build yet.
+        The studio runs on model packs: verified weights cached in this browser, usable offline. The bundled
+        pack is served from this site (<code>/models/default/</code>); converted packs are made here from
+        upstream files.
       </p>
       <h3>Networks the tasks use</h3>
       <ul className="chips">
@@ -16,6 +18,7 @@ export function ModelsView() {
           <li key={m}>{m}</li>
         ))}
       </ul>
+      <PacksPanel />
     </section>
   );
 }
