@@ -122,7 +122,8 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
   const aligned = o.guidance || o.promptTuning; // ImageBind is needed only by the aligner
   const encode: PhaseDecl = {
     name: "encode",
-    resident: aligned ? [{ role: "imagebind", executor: "tfjs", modalities: encodeModalities }] : [],
+    // condition encoders run forward-only on ORT (DESIGN rule 1); the guidance copy is tfjs, in `denoise`
+    resident: aligned ? [{ role: "imagebind", executor: "onnx", modalities: encodeModalities }] : [],
     alternatives: [],
   };
   const denoise: PhaseDecl = { name: "denoise", resident: [], alternatives: [] };
@@ -168,7 +169,7 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
   if (aligned && (o.task === "v2a" || o.task === "i2a"))
     encode.alternatives.push([
       "ImageBind vision",
-      [work("imagebind-vision", ["imagebind"], { batch: 1, clips: o.task === "i2a" ? 1 : o.clips }, "tfjs")],
+      [work("imagebind-vision", ["imagebind"], { batch: 1, clips: o.task === "i2a" ? 1 : o.clips }, "onnx")],
     ]);
   if (video) {
     const lat = g.video.latent;
@@ -182,7 +183,7 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
     if (aligned && o.task === "a2v")
       encode.alternatives.push([
         "ImageBind audio",
-        [work("imagebind-audio", ["imagebind"], { batch: 1, clips: o.clips }, "tfjs")],
+        [work("imagebind-audio", ["imagebind"], { batch: 1, clips: o.clips }, "onnx")],
       ]);
     denoise.resident.push(res("video.unet", "onnx"), res("video.adapter", "onnx"));
     denoise.alternatives.push([

@@ -71,6 +71,15 @@ export interface MemoryEstimate {
   largestBufferBytes: number;
 }
 
+/** Roles that only ever run forward (the q4 fallback applies to them; specs.ts `forwardOnly`). */
+const FORWARD_ONLY: readonly Role[] = [
+  "audio.unet",
+  "audio.text",
+  "video.unet",
+  "video.adapter",
+  "video.text",
+];
+
 /** Bytes per weight as ONNX Runtime holds it (q4: 4-bit codes + one f32 scale per 32 weights). */
 export const WEIGHT_BYTES = Object.freeze({ fp32: 4, fp16: 2, q4Linear: 0.5 + 4 / 32 });
 
@@ -209,13 +218,17 @@ export class MemoryPlanner {
     for (const r of TASK_ROLES[o.task])
       if (r !== "imagebind" || o.guidance || o.promptTuning) this.component(r);
     const phases = declarePhases(o, this.geometry(o)).map((ph): PhaseEstimate => {
-      const resident = ph.resident.map((r) => ({
-        component: this.component(r.role).id,
-        kind: ROLE_KIND[r.role],
-        executor: r.executor,
-        format: r.executor === "tfjs" ? ("fp32-tfjs" as const) : o.onnxWeights,
-        weightsBytes: this.weightsBytes(r.role, r.executor, o.onnxWeights, r.modalities),
-      }));
+      const resident = ph.resident.map((r) => {
+        // q4 only for the forward-only models; the gradient-path ones (VAE, vocoder, ImageBind) stay ≥ fp16
+        const format = FORWARD_ONLY.includes(r.role) || o.onnxWeights !== "q4" ? o.onnxWeights : "fp16";
+        return {
+          component: this.component(r.role).id,
+          kind: ROLE_KIND[r.role],
+          executor: r.executor,
+          format: r.executor === "tfjs" ? ("fp32-tfjs" as const) : format,
+          weightsBytes: this.weightsBytes(r.role, r.executor, format, r.modalities),
+        };
+      });
       let activationBytes = 0;
       let activationSource = "";
       let largest = 0;
