@@ -288,6 +288,7 @@ export async function convertPack(
     const tensors: Record<string, TensorEntry> = {};
     let bytes = 0;
     for (const shard of c.shards) {
+      const start = done;
       files.push(
         await writeShard(sink, shard, {
           hasher,
@@ -298,6 +299,8 @@ export async function convertPack(
           },
         }),
       );
+      done = start + shard.size; // headers count too, so the last event reaches the total
+      opts.onProgress?.({ type: "write", model: c.model, component: c.name, done, total });
       for (const [k, e] of indexEntries(shard)) {
         tensors[k] = e;
         bytes += e.offsets[1] - e.offsets[0];
