@@ -238,3 +238,16 @@ describe("executor parity (tfjs vs ONNX Runtime)", () => {
     expect(q4.built.stats.bytes).toBeLessThan(f32.built.stats.bytes * 0.25);
   });
 });
+
+describe("checkpoint is the identity on every executor", () => {
+  it("tfjs and onnxruntime agree through a checkpointed block", async () => {
+    const p: Program = {
+      name: "checkpointed tanh-linear",
+      inputs: [{ name: "x", shape: [2, 4], data: randn(8, 50) }],
+      run: (ops, [x]) => ops.checkpoint((v) => ops.tanh(ops.linear(v, W1, B1)), x),
+    };
+    const ref = await runTf(p);
+    const node = await runOnnx(p, ortNode as unknown as OrtModule);
+    expect(maxAbsDiff(node.data, ref.data)).toBeLessThan(2e-6);
+  });
+});

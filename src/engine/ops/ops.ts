@@ -117,6 +117,14 @@ export interface Ops<T> {
   gather(x: T, indices: T, axis: number): T;
   broadcastTo(x: T, shape: Shape): T;
   cast(x: T, dtype: DType): T;
+
+  // --- memory --------------------------------------------------------------------------------------------
+  /**
+   * `f(x)`, marked for gradient checkpointing: an executor that differentiates may drop `f`'s intermediates
+   * after the forward and recompute them in the backward (tfjs), trading compute for memory; others just call
+   * `f`. `f` must be a pure function of `x` and frozen weights.
+   */
+  checkpoint(f: (x: T) => T, x: T): T;
 }
 
 /** Normalise a possibly negative axis against a rank. */

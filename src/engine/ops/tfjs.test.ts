@@ -343,3 +343,133 @@ describe("TfjsOps misc", () => {
     expect(worst).toBeLessThan(1e-5);
   });
 });
+
+describe("TfjsOps frozen-weight conv fast path (wasm)", () => {
+  it("matches the float64 reference in value and input gradient, incl. dilation and asymmetric padding", async () => {
+    const { withTfjsBackend } = await import("../../../test/support/tfjs-backend.js");
+    await withTfjsBackend("wasm", async () => {
+      if (tf.getBackend() !== "wasm") return; // wasm unavailable: nothing to test here
+      const fast = new TfjsOps();
+      const cases = [
+        {
+          xs: [1, 6, 1, 37],
+          ws: [5, 6, 1, 7],
+          pad: [
+            [0, 0],
+            [9, 9],
+          ] as [[number, number], [number, number]],
+          dil: [1, 3] as [number, number],
+        },
+        {
+          xs: [2, 3, 9, 8],
+          ws: [4, 3, 3, 3],
+          pad: [
+            [1, 1],
+            [1, 1],
+          ] as [[number, number], [number, number]],
+          dil: [1, 1] as [number, number],
+        },
+        {
+          xs: [1, 2, 7, 6],
+          ws: [3, 2, 3, 2],
+          pad: [
+            [0, 2],
+            [1, 0],
+          ] as [[number, number], [number, number]],
+          dil: [2, 1] as [number, number],
+        },
+      ];
+      for (const c of cases) {
+        const x = randn(
+          c.xs.reduce((a, b) => a * b),
+          31,
+        );
+        const wv = randn(
+          c.ws.reduce((a, b) => a * b),
+          32,
+          0.3,
+        );
+        const p = new Param(c.ws);
+        p.name = "w";
+        p.set(wv);
+        const ref = conv2dRef(x, c.xs, wv, c.ws, null, [1, 1], c.pad, c.dil);
+        const probe = randn(ref.data.length, 33);
+        // dL/dx for L = Σ conv(x)·probe is the transposed conv of the probe: reference by finite-free adjoint
+        const xt = tf.tensor(x, c.xs);
+        const f = (xi: tf.Tensor) =>
+          tf.sum(
+            tf.mul(
+              fast.conv(xi, fast.param(p), null, { padding: c.pad, dilation: c.dil }),
+              tf.tensor(probe, ref.shape),
+            ),
+          );
+        const { value, grads } = valueAndGrads(f, [xt]);
+        let dot = 0;
+        for (let i = 0; i < probe.length; i++) dot += probe[i] * ref.data[i];
+        expect(Math.abs(value.dataSync()[0] - dot)).toBeLessThan(1e-3 * Math.max(1, Math.abs(dot)));
+        // exact float64 adjoint: dx[n,c,i,j] = Σ probe[n,o,y,q]·w[o,c,ki,kj] over y − p_t + ki·d_h = i, q − p_l + kj·d_w = j
+        const [n, ci, h, wd] = c.xs;
+        const [o, , kh, kw] = c.ws;
+        const [, , oh, ow] = ref.shape;
+        const dx = new Float64Array(x.length);
+        for (let b = 0; b < n; b++)
+          for (let oc = 0; oc < o; oc++)
+            for (let yy = 0; yy < oh; yy++)
+              for (let qq = 0; qq < ow; qq++) {
+                const pv = probe[((b * o + oc) * oh + yy) * ow + qq];
+                for (let cc = 0; cc < ci; cc++)
+                  for (let ki = 0; ki < kh; ki++)
+                    for (let kj = 0; kj < kw; kj++) {
+                      const i = yy - c.pad[0][0] + ki * c.dil[0];
+                      const j = qq - c.pad[1][0] + kj * c.dil[1];
+                      if (i < 0 || i >= h || j < 0 || j >= wd) continue;
+                      dx[((b * ci + cc) * h + i) * wd + j] += pv * wv[((oc * ci + cc) * kh + ki) * kw + kj];
+                    }
+              }
+        expect(maxAbsDiff(grads[0].dataSync(), dx)).toBeLessThan(1e-4);
+      }
+      fast.dispose();
+    });
+  });
+});
+
+describe("TfjsOps checkpoint (gradient checkpointing)", () => {
+  it("gives the same value and gradient as the plain graph and keeps less memory alive", async () => {
+    const w1 = t(randn(8 * 8 * 3, 40, 0.3), [8, 8, 3]);
+    const w2 = t(randn(8 * 8 * 3, 41, 0.3), [8, 8, 3]);
+    const block = (ops: TfjsOps) => (v: tf.Tensor) =>
+      ops.add(
+        v,
+        ops.conv(
+          ops.leakyRelu(ops.conv(ops.leakyRelu(v, 0.1), w1, null, { padding: 3, dilation: 3 }), 0.1),
+          w2,
+          null,
+          { padding: 1 },
+        ),
+      );
+    const x = t(randn(8 * 1500, 42), [1, 8, 1500]);
+    const run = async (checkpointing: boolean) => {
+      const ops = new TfjsOps({ checkpointing });
+      const f = (xi: tf.Tensor) => {
+        let h = xi;
+        for (let k = 0; k < 5; k++) h = ops.checkpoint(block(ops), h);
+        return tf.sum(tf.square(h));
+      };
+      const info = await tf.profile(() => {
+        const { value, grads } = valueAndGrads(f, [x]);
+        return tf.concat([tf.reshape(value, [1]), tf.reshape(grads[0], [-1])]);
+      });
+      const out = tf.tidy(() => {
+        const { value, grads } = valueAndGrads(f, [x]);
+        return { v: value.dataSync()[0], g: grads[0].dataSync().slice() };
+      });
+      ops.dispose();
+      return { ...out, peak: info.peakBytes };
+    };
+    const plain = await run(false);
+    const ckpt = await run(true);
+    expect(ckpt.v).toBe(plain.v);
+    expect(maxAbsDiff(ckpt.g, plain.g)).toBeLessThan(1e-5 * Math.max(...plain.g.map(Math.abs)));
+    expect(ckpt.peak).toBeLessThan(plain.peak * 0.7);
+  });
+});

@@ -34,6 +34,8 @@ export type TfTensor = tf.Tensor;
 export interface TfjsOpsOptions {
   /** Create parameters as tf.Variables (training). Default false: frozen constants. */
   trainable?: boolean;
+  /** Honour `checkpoint` (recompute in the backward). Default true. */
+  checkpointing?: boolean;
   /**
    * Attention score matrices larger than this many elements are computed in query chunks to bound memory
    * (exact: softmax is per query row). Default 2^26.
@@ -53,11 +55,15 @@ export class TfjsOps implements Ops<tf.Tensor> {
   /** Param (when not trainable) and constant tensors: leaves no gradient can flow into. */
   private readonly frozen = new WeakSet<tf.Tensor>();
   private readonly trainable: boolean;
+  private readonly checkpointing: boolean;
+  /** Spatially flipped, I/O-swapped kernels for the frozen-conv backward, per weight tensor. */
+  private readonly flipped = new WeakMap<tf.Tensor, tf.Tensor4D>();
   private readonly chunkElements: number;
 
   constructor(opts: TfjsOpsOptions = {}) {
     registerFastCpuKernels();
     this.trainable = opts.trainable ?? false;
+    this.checkpointing = opts.checkpointing ?? true;
     this.chunkElements = opts.attentionChunkElements ?? 2 ** 26;
   }
 
@@ -252,7 +258,19 @@ export class TfjsOps implements Ops<tf.Tensor> {
     if (w.rank !== x.rank) throw new RangeError(`conv weight rank ${w.rank} vs input rank ${x.rank}`);
     let y: tf.Tensor;
     if (dims === 3) y = this.conv3d(x, w, stride, dilation, pads, groups);
-    else if (dims === 2 || dims === 1) {
+    else if (
+      (dims === 2 || dims === 1) &&
+      groups === 1 &&
+      stride.every((v) => v === 1) &&
+      this.frozen.has(w) &&
+      tf.getBackend() !== "cpu"
+    ) {
+      const to4 = (t: tf.Tensor) => (dims === 1 ? tf.expandDims(t, 2) : t) as tf.Tensor4D;
+      const pads2: [number, number][] = dims === 1 ? [[0, 0], pads[0]] : pads;
+      const d2 = (dims === 1 ? [1, dilation[0]] : dilation) as [number, number];
+      y = this.conv2dFrozen(to4(x), to4(w), w, d2, pads2);
+      if (dims === 1) y = tf.squeeze(y, [2]);
+    } else if (dims === 2 || dims === 1) {
       let xs = pads.some(([p, q]) => p || q) ? tf.pad(x, [[0, 0], [0, 0], ...pads]) : x;
       let ws = w;
       if (dims === 1) {
@@ -273,6 +291,69 @@ export class TfjsOps implements Ops<tf.Tensor> {
     } else throw new UnsupportedError(`conv of rank ${x.rank} is not supported`);
     if (b) y = tf.add(y, tf.reshape(b, [1, -1, ...new Array(dims).fill(1)]));
     return y;
+  }
+
+  /**
+   * Stride-1 conv with a frozen weight (wasm/WebGPU): the guidance path's workhorse (VAE decoder, vocoder).
+   * Forward: one native conv with native dilation (no lowering copies). Backward: only dx is needed, and it is a
+   * forward conv too — dy padded by (k−1)·d − p on each side, correlated with the spatially flipped kernel with
+   * input/output channels swapped, same dilation. This keeps the backward on the fast conv kernels (tfjs-wasm's
+   * Conv2DBackpropInput is a naive loop: 88% of a vocoder gradient's time) and saves nothing for the backward
+   * but the weight. Checked against the generic path and a float64 reference in tfjs.test.ts.
+   */
+  private conv2dFrozen(
+    x: tf.Tensor4D,
+    w: tf.Tensor4D,
+    key: tf.Tensor,
+    dilation: [number, number],
+    pads: [number, number][],
+  ): tf.Tensor {
+    const [, , kh, kw] = w.shape;
+    const [dh, dw] = dilation;
+    const run = (t: tf.Tensor4D, filter: tf.Tensor4D, p: [number, number][]) => {
+      // negative padding crops
+      const crop = p.map(([a, b]) => [Math.max(0, -a), Math.max(0, -b)]);
+      let xin: tf.Tensor4D = t;
+      if (p.some(([a, b]) => a > 0 || b > 0))
+        xin = tf.pad(xin, [
+          [0, 0],
+          [0, 0],
+          [Math.max(0, p[0][0]), Math.max(0, p[0][1])],
+          [Math.max(0, p[1][0]), Math.max(0, p[1][1])],
+        ]);
+      if (crop.some(([a, b]) => a || b)) {
+        const [n, c, h, wd] = xin.shape;
+        xin = tf.slice(
+          xin,
+          [0, 0, crop[0][0], crop[1][0]],
+          [n, c, h - crop[0][0] - crop[0][1], wd - crop[1][0] - crop[1][1]],
+        );
+      }
+      const yh = tf.conv2d(tf.transpose(xin, [0, 2, 3, 1]) as tf.Tensor4D, filter, 1, "valid", "NHWC", [
+        dh,
+        dw,
+      ]);
+      return tf.transpose(yh, [0, 3, 1, 2]);
+    };
+    const conv = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+      value: tf.tidy(() => run(args[0] as tf.Tensor4D, tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D, pads)),
+      gradFunc: (dy: tf.Tensor) =>
+        tf.tidy(() => {
+          // [O, C, kh, kw] → flipped HWIO with in = O, out = C (cached per weight: weights are frozen)
+          let back = this.flipped.get(key);
+          if (!back || back.isDisposed) {
+            back = tf.keep(tf.reverse(tf.transpose(w, [2, 3, 0, 1]), [0, 1]) as tf.Tensor4D);
+            this.flipped.set(key, back);
+            this.constantList.push(back);
+          }
+          const q: [number, number][] = [
+            [(kh - 1) * dh - pads[0][0], (kh - 1) * dh - pads[0][1]],
+            [(kw - 1) * dw - pads[1][0], (kw - 1) * dw - pads[1][1]],
+          ];
+          return run(dy as tf.Tensor4D, back!, q);
+        }),
+    }));
+    return conv(x);
   }
 
   /** 2-D conv, channels-first in and out, no padding; dilation lowered to space-to-batch. */
@@ -575,8 +656,44 @@ export class TfjsOps implements Ops<tf.Tensor> {
     if (shape.length > 4) return tf.add(x, tf.zeros([...shape], x.dtype));
     return tf.broadcastTo(x, [...shape]);
   }
+  /**
+   * Gradient checkpointing: the forward runs as one custom op whose intermediates are freed at once (only `x`
+   * is kept); the backward recomputes `f` under a fresh tape and pulls dy back through it. Peak memory of a
+   * chain of checkpointed blocks is then the block inputs plus one block's intermediates. Trainable executors
+   * skip it (the custom op would hide the weights' gradients).
+   */
+  checkpoint(f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor): tf.Tensor {
+    if (this.trainable || !this.checkpointing) return f(x);
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const xin = args[0] as tf.Tensor;
+      (args[args.length - 1] as tf.GradSaveFunc)([xin]);
+      return {
+        value: tf.tidy(() => f(xin)),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          withInnerTape(() => tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(f(xx), dy)))(saved[0])),
+      };
+    });
+    return op(x);
+  }
+
   cast(x: tf.Tensor, dtype: DType): tf.Tensor {
     return tf.cast(x, dtype);
+  }
+}
+
+/**
+ * Runs a gradient computation inside another one's backward pass (gradient checkpointing). tfjs 4.22's engine
+ * keeps ONE active tape: an inner `gradients()` started while the outer backward runs (gradient depth 0)
+ * replaces it and finally sets it to null, so the outer pass would crash disposing its saved tensors. The
+ * outer tape is kept aside and put back; the inner pass frees its own saved tensors as usual.
+ */
+function withInnerTape(f: () => tf.Tensor): tf.Tensor {
+  const state = (tf.engine() as unknown as { state: { activeTape: unknown[] | null } }).state;
+  const outer = state.activeTape;
+  try {
+    return tf.tidy(f);
+  } finally {
+    state.activeTape = outer;
   }
 }
 

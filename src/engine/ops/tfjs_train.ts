@@ -107,6 +107,9 @@ function conv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const attrs = args.attrs as unknown as ConvGradAttrs & { inputShape: [number, number, number, number] };
   const [sh, sw] = checkAttrs("Conv2DBackpropInput", attrs);
+  // zero insertion multiplies the work by sh·sw: past that the backend's direct loop is cheaper
+  if (sh * sw > MAX_ZERO_INSERT && stockInput)
+    return stockInput(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   const b = args.backend as Backend;
   const [n, h, w, c] = attrs.inputShape;
   const [kh, kw] = filter.shape;
@@ -185,10 +188,17 @@ export function registerWasmTrainingKernels(opts: WasmTrainingKernelOptions = {}
       tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc: f as unknown as tf.KernelFunc });
     }
   }
-  if (opts.fastBackpropInput && tf.getKernel("Conv2DBackpropInput", "wasm")?.kernelFunc !== fastInput) {
-    if (tf.getKernel("Conv2DBackpropInput", "wasm")) tf.unregisterKernel("Conv2DBackpropInput", "wasm");
+  const current = tf.getKernel("Conv2DBackpropInput", "wasm");
+  if (opts.fastBackpropInput && current?.kernelFunc !== fastInput) {
+    if (current) {
+      stockInput = current.kernelFunc;
+      tf.unregisterKernel("Conv2DBackpropInput", "wasm");
+    }
     tf.registerKernel({ kernelName: "Conv2DBackpropInput", backendName: "wasm", kernelFunc: fastInput });
   }
 }
 
 const fastInput = conv2dBackpropInput as unknown as tf.KernelFunc;
+/** The backend's own kernel, kept for strides where zero insertion would cost more than it saves. */
+let stockInput: tf.KernelFunc | null = null;
+const MAX_ZERO_INSERT = 8;

@@ -60,8 +60,9 @@ export class UpDecoderBlock2D {
   }
   forward<T>(ops: Ops<T>, x: T): T {
     let h = x;
-    for (const r of this.resnets) h = r.forward(ops, h, null);
-    return this.upsamplers ? this.upsamplers[0].forward(ops, h) : h;
+    // each resnet is a checkpoint: the guidance backward recomputes it instead of keeping its activations
+    for (const r of this.resnets) h = ops.checkpoint((v) => r.forward(ops, v, null), h);
+    return this.upsamplers ? ops.checkpoint((v) => this.upsamplers![0].forward(ops, v), h) : h;
   }
 }
 
@@ -98,9 +99,9 @@ export class UNetMidBlock2D {
       : [];
   }
   forward<T>(ops: Ops<T>, x: T): T {
-    let h = this.resnets[0].forward(ops, x, null);
-    if (this.attentions.length) h = this.attentions[0].forward(ops, h);
-    return this.resnets[1].forward(ops, h, null);
+    let h = ops.checkpoint((v) => this.resnets[0].forward(ops, v, null), x);
+    if (this.attentions.length) h = ops.checkpoint((v) => this.attentions[0].forward(ops, v), h);
+    return ops.checkpoint((v) => this.resnets[1].forward(ops, v, null), h);
   }
 }
 

@@ -109,8 +109,10 @@ export class SpeechT5HifiGan {
     const nk = c.resblock_kernel_sizes.length;
     for (let i = 0; i < this.upsampler.length; i++) {
       h = this.upsampler[i].forward(ops, ops.leakyRelu(h, c.leaky_relu_slope));
-      let res = this.resblocks[i * nk].forward(ops, h);
-      for (let j = 1; j < nk; j++) res = ops.add(res, this.resblocks[i * nk + j].forward(ops, h));
+      // resblocks are checkpoints: the guidance backward recomputes them instead of keeping their activations
+      const rb = (j: number, x: T) => ops.checkpoint((v) => this.resblocks[i * nk + j].forward(ops, v), x);
+      let res = rb(0, h);
+      for (let j = 1; j < nk; j++) res = ops.add(res, rb(j, h));
       h = ops.div(res, nk);
     }
     // 4. upstream calls `nn.functional.leaky_relu(hidden_states)` here with torch's default slope 0.01, not

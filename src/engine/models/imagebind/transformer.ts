@@ -109,7 +109,8 @@ export class SimpleTransformer {
   }
   forward<T>(ops: Ops<T>, tokens: T, mask: T | null): T {
     let x = this.pre_transformer_layer ? this.pre_transformer_layer[0].forward(ops, tokens) : tokens;
-    for (const blk of this.blocks) x = blk.forward(ops, x, mask);
+    // blocks are checkpoints: the guidance backward recomputes them instead of keeping their activations
+    for (const blk of this.blocks) x = ops.checkpoint((v) => blk.forward(ops, v, mask), x);
     return x;
   }
 }

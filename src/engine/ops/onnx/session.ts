@@ -26,6 +26,8 @@ export interface SessionOptions {
   executionProviders?: InferenceSession.SessionOptions["executionProviders"];
   intraOpNumThreads?: number;
   graphOptimizationLevel?: InferenceSession.SessionOptions["graphOptimizationLevel"];
+  /** Any other ORT session options (profiling, optimized-model dump, execution mode, arenas), passed through. */
+  extra?: Omit<InferenceSession.SessionOptions, "executionProviders" | "externalData">;
 }
 
 export async function createSession(
@@ -34,6 +36,7 @@ export async function createSession(
   opts: SessionOptions = {},
 ): Promise<InferenceSession> {
   const options: InferenceSession.SessionOptions = {
+    ...opts.extra,
     executionProviders: opts.executionProviders ?? ["cpu"],
     graphOptimizationLevel: opts.graphOptimizationLevel ?? "all",
   };
