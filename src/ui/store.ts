@@ -91,6 +91,9 @@ export function jobEvent(s: StudioState, id: string, e: JobEvent): Partial<Studi
     case "step":
       return patchJob(s, id, () => ({ progress: e.i / e.n }));
     case "log":
+    case "prompt":
+    case "preview":
+    case "prompt-update":
       return {};
   }
 }

@@ -1,6 +1,7 @@
 /** One-line, human-readable summaries of job results for the job list (no tensors reach the store). */
 import type { JobResult, JobType } from "../workers/protocol.js";
 import { packSummaries } from "./packs.js";
+import { studioSummaries } from "./studio/summaries.js";
 
 const sci = (x: number) => x.toExponential(1);
 
@@ -22,6 +23,7 @@ const summarizers: Summarizers = {
   "selftest-crash": () => "the worker survived (unexpected)",
   mux: (r) => r.files.map((f) => `${f.format} ${(f.bytes.byteLength / 1024).toFixed(1)} KiB`).join(", "),
   ...packSummaries,
+  ...studioSummaries,
 };
 
 export function summarize<J extends JobType>(job: J, result: JobResult<J>): string {

@@ -99,7 +99,10 @@ const engineHandlers: JobHandlers<"engine"> = {
   "selftest-grad": () => Promise.reject(new UnsupportedError("not in unit tests")),
   "selftest-slow": (p, ctx) => selftestSlow(p, ctx),
   "selftest-crash": never,
+  generate: () => Promise.reject(new UnsupportedError("not in unit tests")),
+  "engine-memory": async () => ({ numTensors: 0, numBytes: 0, numDataBuffers: 0, engines: 0 }),
 };
+const mediaStubs = { decode: never, "av-align": never };
 
 const clients: WorkerClient<WorkerNameType>[] = [];
 function engineClient(opts: ClientOptions = {}, handlers = engineHandlers) {
@@ -138,6 +141,7 @@ describe("WorkerClient", () => {
 
   it("transfers the buffers it is told to (they are detached on the UI side)", async () => {
     const fakes = fakeWorkers("media", {
+      ...mediaStubs,
       mux: async (p) => ({
         files: [
           { format: "mp4", mimeType: "video/mp4", fileName: "x.mp4", bytes: p.video.data.slice(0, 4), ms: 0 },
@@ -293,7 +297,7 @@ describe("worker host", () => {
     const host = hostJobs(
       { postMessage: (m) => out.push(m), onMessage: (h) => (send = h), onUnhandled: () => {} },
       "media",
-      { mux: never },
+      { mux: never, ...mediaStubs },
     );
     send({ kind: "run", id: "a", job: "probe", params: {} });
     send({ kind: "run", id: "b", job: "mux", params: { video: null } });

@@ -12,6 +12,7 @@ import { createRuntime, type Runtime } from "../engine/runtime/runtime.js";
 import { selftestGrad } from "../engine/runtime/selftest/grad.js";
 import { selftestOnnx } from "../engine/runtime/selftest/onnx.js";
 import { selftestSlow } from "../engine/runtime/selftest/slow.js";
+import { BUNDLED_PACK_PATH, generateJobs } from "./generate-job.js";
 import { hostJobs } from "./host.js";
 import { enginePackJobs } from "./pack-jobs.js";
 import { CrashMode } from "./protocol.js";
@@ -36,6 +37,11 @@ function getRuntime(): Promise<Runtime> {
 
 hostJobs(dedicatedWorkerScope(), "engine", {
   ...enginePackJobs(getRuntime),
+  ...generateJobs({
+    runtime: getRuntime,
+    tfjsWasm: `${vendorUrl()}tfjs/`,
+    bundledUrl: new URL(`${import.meta.env.BASE_URL}${BUNDLED_PACK_PATH}`, self.location.origin).href,
+  }),
   probe: async () => (await getRuntime()).report,
   "selftest-onnx": async (_params, ctx) => {
     const result = await selftestOnnx(await getRuntime(), () => new OnnxEmitter({ weights: "fp32" }), ctx);

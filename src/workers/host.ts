@@ -31,6 +31,8 @@ export interface WorkerScope {
 export interface HostJobContext extends JobContext {
   /** Marks buffers of the result to be transferred (not copied) to the UI thread. */
   transfer(...items: Transferable[]): void;
+  /** Posts an event whose buffers (e.g. a preview image) are transferred, not copied; the sender must not reuse them. */
+  emitTransfer(event: JobEvent, transfer: Transferable[]): void;
 }
 
 export type JobHandler<J extends JobsOf<WorkerNameType>> = (
@@ -87,6 +89,7 @@ export function hostJobs<W extends WorkerNameType>(
     const ctx: HostJobContext = {
       signal: abort.signal,
       emit: (event: JobEvent) => post({ kind: "event", id, event }),
+      emitTransfer: (event, items) => post({ kind: "event", id, event }, items),
       transfer: (...items) => transfer.push(...items),
     };
     const run = async () => {

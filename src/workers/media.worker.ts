@@ -6,6 +6,7 @@ import "./csp.js";
 import { FfmpegHost } from "../engine/media/ffmpeg.js";
 import { runMuxJob } from "../engine/media/mux-job.js";
 import { hostJobs } from "./host.js";
+import { mediaJobs } from "./media-jobs.js";
 import { dedicatedWorkerScope, vendorUrl } from "./scope.js";
 
 const vendor = vendorUrl();
@@ -15,6 +16,7 @@ const ffmpeg = new FfmpegHost({
 });
 
 hostJobs(dedicatedWorkerScope(), "media", {
+  ...mediaJobs(ffmpeg),
   mux: async (params, ctx) => {
     const result = await runMuxJob(ffmpeg, params, ctx);
     ctx.transfer(...result.files.map((f) => f.bytes.buffer as ArrayBuffer));

@@ -29,6 +29,18 @@ import { CapabilityReportSchema } from "../engine/runtime/report.js";
 import { GradSelftestSchema } from "../engine/runtime/selftest/grad.js";
 import { OnnxSelftestSchema } from "../engine/runtime/selftest/onnx.js";
 import { SlowParamsSchema, SlowResultSchema } from "../engine/runtime/selftest/slow.js";
+import {
+  EngineMemorySchema,
+  GenerateParamsSchema,
+  GenerateResultSchema,
+  empty as generateEmpty,
+} from "./generate-schemas.js";
+import {
+  AvAlignParamsSchema,
+  AvAlignResultSchema,
+  DecodeParamsSchema,
+  DecodeResultSchema,
+} from "./media-schemas.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -72,6 +84,11 @@ export const jobTable = Object.freeze({
     params: PacksEstimateParamsSchema,
     result: PacksEstimateResultSchema,
   },
+  // the studio (generate, decode inputs, AV-align): workers/generate-job.ts, workers/media-jobs.ts
+  generate: { worker: WorkerName.Engine, params: GenerateParamsSchema, result: GenerateResultSchema },
+  "engine-memory": { worker: WorkerName.Engine, params: generateEmpty, result: EngineMemorySchema },
+  decode: { worker: WorkerName.Media, params: DecodeParamsSchema, result: DecodeResultSchema },
+  "av-align": { worker: WorkerName.Media, params: AvAlignParamsSchema, result: AvAlignResultSchema },
 });
 
 export type JobTable = typeof jobTable;

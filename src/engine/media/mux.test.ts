@@ -111,6 +111,32 @@ describe("mux arguments", () => {
   });
 });
 
+describe("mux of an input file", () => {
+  const file = (over: Partial<Extract<MuxRequest["video"], { kind: "file" }>> = {}): MuxRequest => ({
+    ...request("mp4"),
+    video: { kind: "file", name: "in.mov", data: Uint8Array.from([1]), ...over },
+  });
+
+  it("cuts the range the generation used and keeps the picture at even sizes", async () => {
+    const ff = new FakeFfmpeg();
+    await mux(ff, file({ startS: 1.5, durationS: 2 }));
+    const args = ff.calls[0]!.join(" ");
+    expect(args).toMatch(/-ss 1\.500 -t 2\.000 -i j\d+-video\.mov/);
+    expect(args).toContain("-vf scale=trunc(iw/2)*2:trunc(ih/2)*2");
+  });
+
+  it("loops a still picture at the given rate and bounds its size", async () => {
+    const ff = new FakeFfmpeg();
+    await mux(ff, file({ name: "a.png", stillFps: 4 }));
+    const args = ff.calls[0]!.join(" ");
+    expect(args).toMatch(/-loop 1 -framerate 4 -i j\d+-video\.png/);
+    expect(args).toContain("force_original_aspect_ratio=decrease");
+    expect(args).toContain("-shortest");
+    await expect(mux(ff, { ...file({ stillFps: 4 }), audioWav: null })).rejects.toThrow(/needs a duration/);
+    await expect(mux(ff, file({ startS: -1 }))).rejects.toBeInstanceOf(BadInputError);
+  });
+});
+
 /** The same arguments run by a native ffmpeg, when one is installed (CI does not need it). */
 class NativeFfmpeg implements FfmpegSession {
   readonly dir = mkdtempSync(join(tmpdir(), "mux-test-"));
@@ -147,6 +173,39 @@ describe.skipIf(!hasFfmpeg)("mux arguments on a native ffmpeg", () => {
       const webm = parseWebm((await mux(ff, request("webm"))).bytes);
       expect(webm.tracks.map((t) => t.codec).sort()).toEqual(["A_OPUS", "V_VP8"]);
       expect(Math.abs(webm.duration - 1)).toBeLessThanOrEqual(1 / FPS);
+      // an odd-sized input video, cut to 0.5 s from 0.25 s, under a 0.5 s tone
+      const clip = join(ff.dir, "odd.mp4");
+      spawnSync("ffmpeg", [
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=65x49:rate=10",
+        "-t",
+        "2",
+        "-c:v",
+        "mpeg4",
+        "-y",
+        clip,
+      ]);
+      const cut = await mux(ff, {
+        format: "mp4",
+        video: {
+          kind: "file",
+          name: "odd.mp4",
+          data: new Uint8Array(readFileSync(clip)),
+          startS: 0.25,
+          durationS: 0.5,
+        },
+        audioWav: encodeWav({
+          sampleRate: 16_000,
+          channels: [tone({ frequency: 440, seconds: 0.5, sampleRate: 16_000 })],
+        }),
+      });
+      const info = parseMp4(cut.bytes);
+      expect(info.tracks.find((t) => t.type === "video")).toMatchObject({ width: 64, height: 48 });
+      expect(Math.abs(info.duration - 0.5)).toBeLessThanOrEqual(1 / FPS);
     } finally {
       rmSync(ff.dir, { recursive: true, force: true });
     }

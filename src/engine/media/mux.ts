@@ -25,7 +25,15 @@ export interface VideoFile {
   /** Original file name; only its extension is used, as a hint to ffmpeg's demuxer. */
   name: string;
   data: Uint8Array;
+  /** Use only this range of the input (seconds): the part a generation was conditioned on. */
+  startS?: number;
+  durationS?: number;
+  /** The file is a still image: loop it at this frame rate (the audio, or `durationS`, sets the length). */
+  stillFps?: number;
 }
+
+/** Pictures are scaled to even sizes (4:2:0 chroma), stills to at most this many pixels on their long side. */
+const STILL_MAX_SIDE = 1280;
 
 export interface MuxRequest {
   video: RawFrames | VideoFile;
@@ -91,8 +99,16 @@ export function checkMuxRequest(req: MuxRequest): void {
         `Frame data is ${data.byteLength} bytes, not a whole number of ${width}×${height} RGBA frames (${frameBytes} bytes each).`,
       );
     }
-  } else if (v.data.byteLength === 0) {
-    throw new BadInputError(`The video file "${v.name}" is empty.`);
+  } else {
+    if (v.data.byteLength === 0) throw new BadInputError(`The video file "${v.name}" is empty.`);
+    if (v.startS !== undefined && !(v.startS >= 0))
+      throw new BadInputError(`The start of the video range must be ≥ 0 s (got ${v.startS}).`);
+    if (v.durationS !== undefined && !(v.durationS > 0))
+      throw new BadInputError(`The length of the video range must be above 0 s (got ${v.durationS}).`);
+    if (v.stillFps !== undefined && !(v.stillFps > 0 && v.stillFps <= 60))
+      throw new BadInputError(`A still picture's frame rate must be in (0, 60] fps (got ${v.stillFps}).`);
+    if (v.stillFps && !req.audioWav && !v.durationS)
+      throw new BadInputError("A still picture without audio needs a duration.");
   }
   if (req.audioWav && req.audioWav.byteLength < 44)
     throw new BadInputError("The audio WAV is too short to hold a header.");
@@ -119,9 +135,21 @@ export async function mux(ff: FfmpegSession, req: MuxRequest, signal?: AbortSign
     const { width, height, fps } = req.video;
     args.push("-f", "rawvideo", "-pix_fmt", "rgba", "-s", `${width}x${height}`, "-r", String(fps));
   }
+  if (req.video.kind === "file") {
+    const { startS, durationS, stillFps } = req.video;
+    if (stillFps) args.push("-loop", "1", "-framerate", String(stillFps));
+    else if (startS && startS > 0) args.push("-ss", startS.toFixed(3));
+    if (durationS && durationS > 0) args.push("-t", durationS.toFixed(3));
+  }
   args.push("-i", videoPath);
   if (req.audioWav) args.push("-i", audioPath, "-map", "0:v:0", "-map", "1:a:0");
   else args.push("-map", "0:v:0", "-an");
+  if (req.video.kind === "file") {
+    const fit = req.video.stillFps
+      ? `scale='min(${STILL_MAX_SIDE},iw)':'min(${STILL_MAX_SIDE},ih)':force_original_aspect_ratio=decrease,`
+      : "";
+    args.push("-vf", `${fit}scale=trunc(iw/2)*2:trunc(ih/2)*2`);
+  }
   args.push(...spec.video);
   if (req.audioWav) args.push(...spec.audio, "-shortest");
   args.push(...spec.extra, outPath);

@@ -1,0 +1,102 @@
+/**
+ * The media worker's studio jobs: input decoding with ffmpeg.wasm and AV-align. Farnebäck flow runs on this
+ * worker's thread, so the trajectory yields after every frame and the heartbeat keeps flowing on long inputs.
+ */
+import { CancelledError } from "../engine/errors.js";
+import { decodeAudio, decodeImage, decodeVideo, type MediaInfo } from "../engine/media/decode.js";
+import type { FfmpegHost } from "../engine/media/ffmpeg.js";
+import {
+  AV_ALIGN_FIDELITY,
+  detectAudioPeaks,
+  FlowTrajectory,
+  findLocalMaxTimes,
+  peaksIoU,
+} from "../engine/metrics/av_align.js";
+import type { HostJobContext } from "./host.js";
+import type { AvAlignParams, AvAlignResult, DecodeParams, DecodeResult } from "./media-schemas.js";
+
+const infoOf = (i: MediaInfo) => ({
+  format: i.format,
+  durationS: i.durationS,
+  hasAudio: i.audio !== null,
+  hasVideo: i.video !== null,
+});
+
+const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
+
+export function mediaJobs(ffmpeg: FfmpegHost) {
+  return {
+    decode: async (p: DecodeParams, ctx: HostJobContext): Promise<DecodeResult> => {
+      ctx.emit({ type: "phase", phase: "decoding", message: p.name });
+      const data = new Uint8Array(await p.file.arrayBuffer());
+      const trim = { startS: p.startS, durationS: p.durationS, signal: ctx.signal };
+      return ffmpeg.use(
+        async (ff): Promise<DecodeResult> => {
+          if (p.kind === "video") {
+            const v = await decodeVideo(ff, p.name, data, { ...trim, maxBytes: p.maxBytes });
+            ctx.transfer(v.data.buffer as ArrayBuffer);
+            const { data: frames, numFrames, width, height, fps } = v;
+            return {
+              kind: "video",
+              frames: { data: frames, numFrames, width, height, fps },
+              durationS: v.durationS,
+              sourceDurationS: v.sourceDurationS,
+              scaledFrom: v.scaledFrom,
+              info: infoOf(v.info),
+            };
+          }
+          if (p.kind === "image") {
+            const img = await decodeImage(ff, p.name, data, { signal: ctx.signal });
+            const pixels = img.data.slice(); // own buffer, so only the pixels are transferred
+            ctx.transfer(pixels.buffer);
+            return {
+              kind: "image",
+              image: { data: pixels, width: img.width, height: img.height },
+              info: infoOf(img.info),
+            };
+          }
+          const a = await decodeAudio(ff, p.name, data, trim);
+          ctx.transfer(...a.channels.map((c) => c.buffer as ArrayBuffer));
+          return {
+            kind: "audio",
+            channels: a.channels,
+            sampleRate: a.sampleRate,
+            durationS: a.durationS,
+            sourceDurationS: a.sourceDurationS,
+            info: infoOf(a.info),
+          };
+        },
+        ({ ratio }) => ctx.emit({ type: "progress", phase: "decoding", done: ratio, total: 1 }),
+      );
+    },
+
+    "av-align": async (p: AvAlignParams, ctx: HostJobContext): Promise<AvAlignResult> => {
+      const { data, numFrames, width, height, fps } = p.video;
+      ctx.emit({ type: "phase", phase: "optical flow" });
+      const flow = new FlowTrajectory(width, height, "rgb");
+      const frameBytes = width * height * 3;
+      for (let f = 0; f < numFrames; f++) {
+        if (ctx.signal.aborted) throw new CancelledError();
+        flow.push(data.subarray(f * frameBytes, (f + 1) * frameBytes));
+        ctx.emit({ type: "progress", phase: "optical flow", done: f + 1, total: numFrames });
+        await yieldToLoop();
+      }
+      const videoPeaks = findLocalMaxTimes(flow.trajectory, fps);
+      ctx.emit({ type: "phase", phase: "onsets" });
+      const results: AvAlignResult["results"] = [];
+      for (const a of p.audios) {
+        if (ctx.signal.aborted) throw new CancelledError();
+        const audioPeaks = detectAudioPeaks({ channels: a.waveform, sampleRate: a.sampleRate });
+        const iou = peaksIoU(audioPeaks, videoPeaks, fps);
+        results.push({ name: a.name, iou: Number.isNaN(iou) ? null : iou, audioPeaks });
+        await yieldToLoop();
+      }
+      return {
+        fps,
+        videoPeaks,
+        results,
+        fidelity: `${AV_ALIGN_FIDELITY.status}: ${AV_ALIGN_FIDELITY.reasons.join("; ")}`,
+      };
+    },
+  };
+}
