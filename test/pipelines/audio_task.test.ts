@@ -57,7 +57,9 @@ const base = (over: Partial<AudioRequest> = {}): AudioRequest => ({
 });
 
 describe("audio tasks on the default pack", () => {
-  it("V2A compare mode: same seed, valid audio of the video's length, guided loss below vanilla", async () => {
+  it("V2A compare mode: same seed, valid audio of the video's length, guided loss below vanilla", {
+    timeout: 300_000,
+  }, async () => {
     const events: PipelineEvent[] = [];
     const r = await runAudioTask(engine, base({ previewEvery: 4 }), { onEvent: (e) => events.push(e) });
     expect(r.durationS).toBe(2);
@@ -89,7 +91,7 @@ describe("audio tasks on the default pack", () => {
     // With the latent step ≈ 0, the only change between a guided step's inner iterations is the prompt update,
     // so the loss sequence within each step measures what tuning y alone does.
     const inner = async (tuning: boolean) => {
-      const req = base({ compare: false, steps: 6 });
+      const req = base({ compare: false, steps: 4, video: movingSquareVideo(1, 4) });
       req.aligner = {
         ...req.aligner,
         lambda: 1e-9,
@@ -107,10 +109,12 @@ describe("audio tasks on the default pack", () => {
     expect(tuned.r.runs.guided!.promptNorm).toBeGreaterThan(0);
     expect(tuned.steps.length).toBeGreaterThan(0);
     for (const [i, seq] of tuned.steps.entries()) {
-      // without tuning the loss cannot move within a step; with it, it never rises (float noise aside) …
-      expect(Math.abs(fixed.steps[i][2] - fixed.steps[i][0])).toBeLessThan(1e-6);
-      expect(seq[1]).toBeLessThanOrEqual(seq[0] + 1e-7);
-      expect(seq[2]).toBeLessThanOrEqual(seq[1] + 1e-7);
+      // without tuning the loss cannot move within a step; with it, it never rises beyond float32 noise
+      // (a few ulps: the loss is ~2.2, where one float32 ulp is 2.4e-7) …
+      const noise = 4 * 2 ** -22;
+      expect(Math.abs(fixed.steps[i][2] - fixed.steps[i][0])).toBeLessThan(noise);
+      expect(seq[1]).toBeLessThanOrEqual(seq[0] + noise);
+      expect(seq[2]).toBeLessThanOrEqual(seq[1] + noise);
     }
     // … and it falls strictly at the first (noisiest) guided step, where ∂x0/∂ε = √(1−ᾱ)/√ᾱ is largest.
     // (At t = 1 that factor is ≈ 0.04 and, with the random-weight pack, the change is below float32 resolution.)
@@ -118,7 +122,7 @@ describe("audio tasks on the default pack", () => {
     expect(tuned.steps[0][2]).toBeLessThan(tuned.steps[0][1]);
     const drop = tuned.steps.map((s) => s[0] - s[2]);
     console.log("prompt tuning: loss drop per guided step", drop, "‖Δy‖", tuned.r.runs.guided!.promptNorm);
-  });
+  }, 300_000);
 
   it("I2A and automatic prompt: labels ranked by ImageBind, then generation", async () => {
     const events: PipelineEvent[] = [];
