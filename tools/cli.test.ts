@@ -104,4 +104,142 @@ describe("npm run cli -- generate", () => {
     expect(p.streams.map((s) => s.codec_type).sort()).toEqual(["audio", "video"]);
     expect(Math.abs(Number(p.format.duration) - 2)).toBeLessThan(0.15);
   });
+
+  it.skipIf(!hasFfmpeg)(
+    "a2v --compare writes guided and vanilla MP4: generated frames + the input audio",
+    async () => {
+      const out = await mkdtemp(join(tmpdir(), "cli-"));
+      const clip = join(out, "tone.wav");
+      await run("ffmpeg", [
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=22050",
+        "-t",
+        "1.5",
+        "-y",
+        clip,
+      ]);
+      const { stdout } = await run(
+        "node",
+        [
+          "tools/run.mjs",
+          "tools/cli.ts",
+          "generate",
+          "a2v",
+          "--audio",
+          clip,
+          "--prompt",
+          "a bell ringing",
+          "--frames",
+          "4",
+          "--height",
+          "64",
+          "--width",
+          "64",
+          "--fps",
+          "4",
+          "--steps",
+          "3",
+          "--compare",
+          "--memory-budget",
+          "8",
+          "--out",
+          out,
+          "--json",
+        ],
+        { cwd: repoRoot, timeout: 600_000 },
+      );
+      const summary = JSON.parse(stdout.trim().split("\n").pop()!) as {
+        files: string[];
+        runs: Record<string, { loss: number }>;
+        geometry: { durationS: number; latentShape: number[] };
+      };
+      expect(summary.geometry).toMatchObject({ durationS: 1, latentShape: [1, 4, 4, 8, 8] });
+      expect(Object.keys(summary.runs).sort()).toEqual(["guided", "vanilla"]);
+      expect(summary.files.map((f) => f.split("/").pop())).toEqual(["tone.vanilla.mp4", "tone.guided.mp4"]);
+      const p = await probe(summary.files[1]);
+      expect(p.streams.map((s) => s.codec_type).sort()).toEqual(["audio", "video"]);
+      expect(p.streams.find((s) => s.codec_type === "video")).toMatchObject({ width: 64, height: 64 });
+      expect(Math.abs(Number(p.format.duration) - 1)).toBeLessThan(0.15);
+    },
+    600_000,
+  );
+
+  it.skipIf(!hasFfmpeg)(
+    "joint writes WAV + MP4 with the generated audio and video; mismatched steps are refused",
+    async () => {
+      const out = await mkdtemp(join(tmpdir(), "cli-"));
+      const args = [
+        "tools/run.mjs",
+        "tools/cli.ts",
+        "generate",
+        "joint",
+        "--prompt",
+        "a dog barking",
+        "--out",
+        out,
+      ];
+      const small = [
+        "--frames",
+        "4",
+        "--height",
+        "64",
+        "--width",
+        "64",
+        "--fps",
+        "4",
+        "--steps",
+        "3",
+        "--json",
+      ];
+      const { stdout } = await run("node", [...args, ...small], { cwd: repoRoot, timeout: 600_000 });
+      const summary = JSON.parse(stdout.trim().split("\n").pop()!) as {
+        files: string[];
+        runs: Record<string, { loss: number; scores: Record<string, number> }>;
+        durationS: number;
+      };
+      expect(summary.durationS).toBe(1);
+      expect(Object.keys(summary.runs)).toEqual(["guided"]);
+      expect(Object.keys(summary.runs.guided.scores).sort()).toEqual([
+        "AT-align_bind",
+        "AV-align_bind",
+        "VT-align_bind",
+      ]);
+      const [wavPath, mp4] = summary.files;
+      const wav = decodeWav(new Uint8Array(await readFile(wavPath)));
+      expect(wav.sampleRate).toBe(16000);
+      expect(wav.channels[0].length).toBe(16000);
+      const p = await probe(mp4);
+      expect(p.streams.map((s) => s.codec_type).sort()).toEqual(["audio", "video"]);
+      const bad = await run("node", [...args, ...small, "--audio-steps", "30"], {
+        cwd: repoRoot,
+        timeout: 600_000,
+      }).then(
+        () => null,
+        (e: { stderr: string; code: number }) => e,
+      );
+      expect(bad?.code).toBe(1);
+      expect(bad?.stderr).toMatch(/BadInputError.*lock-step with ONE step count/);
+    },
+    600_000,
+  );
 });
+
+async function probe(file: string) {
+  const { stdout } = await run("ffprobe", [
+    "-v",
+    "error",
+    "-show_entries",
+    "stream=codec_type,width,height:format=duration",
+    "-of",
+    "json",
+    file,
+  ]);
+  return JSON.parse(stdout) as {
+    streams: { codec_type: string; width?: number; height?: number }[];
+    format: { duration: string };
+  };
+}

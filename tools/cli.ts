@@ -4,6 +4,8 @@
  *   npm run cli -- generate t2a --prompt "rain on a roof" [--duration 5]
  *   npm run cli -- generate v2a --video clip.mp4 [--prompt "..."] [--compare]
  *   npm run cli -- generate i2a --image photo.jpg [--duration 5]
+ *   npm run cli -- generate a2v --audio clip.wav [--prompt "..."] [--compare]      (tools/cli-video.ts)
+ *   npm run cli -- generate joint --prompt "a dog barking in a park" [--compare]
  *
  * Common options: --pack DIR (default public/models/default), --out DIR (default out/), --seed N, --steps N,
  * --cfg W, --lambda λ1, --warmup F, --iterations K, --optimizer adam|sgd, --w-text W, --w-vision W,
@@ -17,7 +19,6 @@ import { BadInputError, StudioError } from "../src/engine/errors.js";
 import { mux } from "../src/engine/media/mux.js";
 import { decodeImageFile, decodeVideoFile, NativeFfmpegSession } from "../src/engine/media/native.js";
 import { encodeWav } from "../src/engine/media/wav.js";
-import type { WeightFormat } from "../src/engine/ops/onnx/emitter.js";
 import type { OrtModule } from "../src/engine/ops/onnx/session.js";
 import { TfjsOps } from "../src/engine/ops/tfjs.js";
 import {
@@ -30,49 +31,17 @@ import type { PipelineEvent } from "../src/engine/pipelines/events.js";
 import { startTfjsNode } from "../src/engine/runtime/tfjs-node.js";
 import { openAudioEngine } from "../src/engine/session.js";
 import { packFromFolder } from "../src/engine/session-node.js";
+import { type Args, logger, num, optimizerOf, parseArgs, quantOf, str } from "./cli-args.js";
+import { generateVideo } from "./cli-video.js";
 
-type Args = { _: string[]; flags: Map<string, string | true> };
-
-function parseArgs(argv: readonly string[]): Args {
-  const out: Args = { _: [], flags: new Map() };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith("--")) {
-      const [k, v] = a.slice(2).split("=", 2);
-      if (v !== undefined) out.flags.set(k, v);
-      else if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) out.flags.set(k, argv[++i]);
-      else out.flags.set(k, true);
-    } else out._.push(a);
-  }
-  return out;
-}
-
-function num(a: Args, k: string, dflt: number): number {
-  const v = a.flags.get(k);
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (v === true || !Number.isFinite(n)) throw new BadInputError(`--${k} needs a number (got ${String(v)})`);
-  return n;
-}
-
-function str(a: Args, k: string): string | undefined {
-  const v = a.flags.get(k);
-  if (v === true) throw new BadInputError(`--${k} needs a value`);
-  return v;
-}
-
-const USAGE = `usage: npm run cli -- generate t2a|v2a|i2a [options]   (see tools/cli.ts for the options)`;
+const USAGE = `usage: npm run cli -- generate t2a|v2a|i2a|a2v|joint [options]   (see tools/cli.ts, tools/cli-video.ts)`;
 
 async function generate(task: AudioTask, a: Args): Promise<void> {
   const json = a.flags.has("json");
-  const log = (s: string) => {
-    if (!json) process.stderr.write(`${s}\n`);
-  };
+  const log = logger(a);
   const backend = await startTfjsNode("wasm");
   const packDir = str(a, "pack") ?? "public/models/default";
-  const quant = (str(a, "quant") ?? "fp32") as WeightFormat;
-  if (!["fp32", "fp16", "q4"].includes(quant))
-    throw new BadInputError(`--quant must be fp32, fp16 or q4 (got ${quant})`);
+  const quant = quantOf(a);
   const outDir = str(a, "out") ?? "out";
   const video = task === "v2a" ? str(a, "video") : undefined;
   const image = task === "i2a" ? str(a, "image") : undefined;
@@ -103,7 +72,7 @@ async function generate(task: AudioTask, a: Args): Promise<void> {
       lambda: num(a, "lambda", DEFAULT_AUDIO_ALIGNER.lambda),
       warmup: num(a, "warmup", DEFAULT_AUDIO_ALIGNER.warmup),
       iterations: num(a, "iterations", DEFAULT_AUDIO_ALIGNER.iterations),
-      optimizer: (str(a, "optimizer") ?? "adam") as "adam" | "sgd",
+      optimizer: optimizerOf(a),
       weights: { text: num(a, "w-text", 1), vision: num(a, "w-vision", 1) },
       promptTuning: { enabled: a.flags.has("prompt-tuning"), lambda: num(a, "prompt-tuning", 1e-3) },
     },
@@ -171,6 +140,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const [cmd, sub] = a._;
   if (cmd === "generate" && (sub === "t2a" || sub === "v2a" || sub === "i2a")) {
     await generate(sub, a);
+    return 0;
+  }
+  if (cmd === "generate" && (sub === "a2v" || sub === "joint")) {
+    await generateVideo(sub, a);
     return 0;
   }
   process.stderr.write(`${USAGE}\n`);

@@ -15,13 +15,13 @@ import type { ImageBindModel } from "../models/imagebind/model.js";
 import type { HostTensor } from "../ops/onnx/session.js";
 import { type ExecutorChoice, type ForwardRunner, forwardRunner } from "../ops/runner.js";
 import type { TfjsOps } from "../ops/tfjs.js";
-import { audioToImageBindInput } from "../preprocess/audio/imagebind_audio.js";
 import type { ClipTokenizer } from "../preprocess/tokenizers/clip.js";
-import { imageToImageBindInput, type RgbImage } from "../preprocess/video/imagebind_image.js";
-import { type VideoFrames, videoToImageBindInput } from "../preprocess/video/imagebind_video.js";
+import type { RgbImage } from "../preprocess/video/imagebind_image.js";
+import type { VideoFrames } from "../preprocess/video/imagebind_video.js";
 import { DDIMScheduler, type DDIMSchedulerConfig } from "../schedulers/ddim.js";
 import { type AudioLDMModels, finalDecodeForward, unetForward } from "./audioldm.js";
 import type { Preview } from "./events.js";
+import { ImageBindEncoders } from "./imagebind_encoders.js";
 import { SOUND_LABELS } from "./labels.js";
 
 export interface AudioEngineParts {
@@ -40,32 +40,28 @@ export interface EngineExecutors {
   grad: TfjsOps;
 }
 
-const LABEL_BATCH = 16;
-
 export class AudioTaskEngine {
   readonly audioldm: AudioLDMModels;
   readonly imagebind: ImageBindModel;
   readonly grad: TfjsOps;
   readonly unet: ForwardRunner;
+  /** ImageBind condition encoders (shared with a video engine in joint sessions). */
+  readonly encoders: ImageBindEncoders;
   private readonly parts: AudioEngineParts;
   private readonly clap: ForwardRunner;
-  private readonly ibVision: ForwardRunner;
-  private readonly ibText: ForwardRunner;
-  /** One runner per clip count (the clip layout is part of the traced graph). */
-  private readonly ibAudio = new Map<number, ForwardRunner>();
-  private readonly forwardChoice: ExecutorChoice;
   private readonly decoder: ForwardRunner;
   private readonly melPreview: ForwardRunner;
-  private labelEmbeddings: Promise<Float32Array> | null = null;
 
-  constructor(parts: AudioEngineParts, exec: EngineExecutors) {
+  constructor(parts: AudioEngineParts, exec: EngineExecutors, encoders?: ImageBindEncoders) {
     this.parts = parts;
     this.audioldm = parts.audioldm;
     this.imagebind = parts.imagebind;
     this.grad = exec.grad;
     const f = exec.forward;
     const m = parts.audioldm;
-    const ib = parts.imagebind;
+    this.encoders =
+      encoders ??
+      new ImageBindEncoders(parts.imagebind, parts.clipTokenizer, f, parts.labels ?? SOUND_LABELS);
     this.unet = forwardRunner("audioldm-unet", unetForward(m), f);
     this.clap = forwardRunner(
       "clap-text",
@@ -75,13 +71,6 @@ export class AudioTaskEngine {
       }),
       f,
     );
-    this.ibVision = forwardRunner(
-      "imagebind-vision",
-      (ops, xs) => ({ emb: ib.embed(ops, "vision", xs.x) }),
-      f,
-    );
-    this.ibText = forwardRunner("imagebind-text", (ops, xs) => ({ emb: ib.embed(ops, "text", xs.ids) }), f);
-    this.forwardChoice = f;
     this.decoder = forwardRunner("audioldm-decode", finalDecodeForward(m), f);
     this.melPreview = forwardRunner(
       "audioldm-mel-preview",
@@ -95,38 +84,29 @@ export class AudioTaskEngine {
   }
 
   /** Condition video → ImageBind vision embedding [D] (mean of S clip embeddings, SPEC §3.6). */
-  async embedVideo(video: VideoFrames, clips: number): Promise<Float32Array> {
-    const x = videoToImageBindInput(video, clips);
-    return this.embed1(this.ibVision, { x: { data: x, shape: [1, clips, 3, 2, 224, 224] } });
+  embedVideo(video: VideoFrames, clips: number): Promise<Float32Array> {
+    return this.encoders.embedVideo(video, clips);
   }
 
-  async embedImage(image: RgbImage): Promise<Float32Array> {
-    return this.embed1(this.ibVision, { x: { data: imageToImageBindInput(image), shape: [1, 3, 224, 224] } });
+  embedImage(image: RgbImage): Promise<Float32Array> {
+    return this.encoders.embedImage(image);
   }
 
-  async embedText(text: string): Promise<Float32Array> {
-    return this.embed1(this.ibText, {
-      ids: { data: this.parts.clipTokenizer.encodeForImageBind(text), shape: [1, 77] },
-    });
+  embedText(text: string): Promise<Float32Array> {
+    return this.encoders.embedText(text);
   }
 
   /** A 16 kHz waveform → ImageBind audio embedding with `clips` 1-s clips (SPEC §3.7). */
-  async embedAudio(waveform: Float32Array, clips: number): Promise<Float32Array> {
-    let r = this.ibAudio.get(clips);
-    if (!r) {
-      const ib = this.imagebind;
-      r = forwardRunner(
-        `imagebind-audio-${clips}`,
-        (ops, xs) => ({ emb: ib.embed(ops, "audio", audioToImageBindInput(ops, xs.wav, clips)) }),
-        this.forwardChoice,
-      );
-      this.ibAudio.set(clips, r);
-    }
-    return this.embed1(r, { wav: { data: waveform, shape: [1, waveform.length] } });
+  embedAudio(waveform: Float32Array, clips: number): Promise<Float32Array> {
+    return this.encoders.embedAudio(waveform, clips);
   }
 
-  private async embed1(r: ForwardRunner, inputs: Record<string, HostTensor>): Promise<Float32Array> {
-    return (await r.run(inputs)).emb.data as Float32Array;
+  /** The automatic prompt: the labels whose ImageBind text embeddings are closest to the condition. */
+  autoPrompt(
+    condition: Float32Array,
+    top = 2,
+  ): Promise<{ prompt: string; candidates: { label: string; score: number }[] }> {
+    return this.encoders.autoPrompt(condition, top);
   }
 
   /** CLAP embeddings [2, D] = [normalize(CLAP(negative)), normalize(CLAP(prompt))] (diffusers `_encode_prompt`). */
@@ -154,58 +134,6 @@ export class AudioTaskEngine {
     return { data: both, shape: [2, d] };
   }
 
-  /** The automatic prompt: the two labels whose ImageBind text embeddings are closest to the condition. */
-  async autoPrompt(
-    condition: Float32Array,
-    top = 2,
-  ): Promise<{ prompt: string; candidates: { label: string; score: number }[] }> {
-    const labels = this.parts.labels ?? SOUND_LABELS;
-    this.labelEmbeddings ??= this.computeLabelEmbeddings(labels);
-    const table = await this.labelEmbeddings;
-    const d = condition.length;
-    const cn = Math.hypot(...condition) || 1;
-    const scored = labels.map((label, k) => {
-      let dot = 0;
-      let n = 0;
-      for (let j = 0; j < d; j++) {
-        dot += table[k * d + j] * condition[j];
-        n += table[k * d + j] ** 2;
-      }
-      return { label, score: dot / (Math.sqrt(n) * cn || 1) };
-    });
-    scored.sort((a, b) => b.score - a.score);
-    const candidates = scored.slice(0, Math.max(top, 5));
-    return {
-      prompt: candidates
-        .slice(0, top)
-        .map((c) => c.label)
-        .join(", "),
-      candidates,
-    };
-  }
-
-  private async computeLabelEmbeddings(labels: readonly string[]): Promise<Float32Array> {
-    const parts: Float32Array[] = [];
-    for (let s = 0; s < labels.length; s += LABEL_BATCH) {
-      const batch = labels.slice(s, s + LABEL_BATCH);
-      // pad the last batch to a full one so one traced graph serves every batch
-      while (batch.length < LABEL_BATCH) batch.push(batch[batch.length - 1]);
-      const ids = new Int32Array(LABEL_BATCH * 77);
-      for (let k = 0; k < LABEL_BATCH; k++)
-        ids.set(this.parts.clipTokenizer.encodeForImageBind(batch[k]), k * 77);
-      const emb = await this.embed1(this.ibText, { ids: { data: ids, shape: [LABEL_BATCH, 77] } });
-      const d = emb.length / LABEL_BATCH;
-      parts.push(emb.subarray(0, Math.min(LABEL_BATCH, labels.length - s) * d));
-    }
-    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  }
-
   /** Final decode: latent → full vocoder waveform (not cut). */
   async decode(latent: Float32Array, shape: readonly number[]): Promise<Float32Array> {
     return (await this.decoder.run({ latent: { data: latent, shape } })).waveform.data as Float32Array;
@@ -224,16 +152,7 @@ export class AudioTaskEngine {
   }
 
   async dispose(): Promise<void> {
-    for (const r of [
-      this.unet,
-      this.clap,
-      this.ibVision,
-      this.ibText,
-      ...this.ibAudio.values(),
-      this.decoder,
-      this.melPreview,
-    ])
-      await r.dispose();
-    this.ibAudio.clear();
+    for (const r of [this.unet, this.clap, this.decoder, this.melPreview]) await r.dispose();
+    await this.encoders.dispose();
   }
 }

@@ -12,7 +12,7 @@ import type { SpeechT5HifiGan } from "../models/hifigan/model.js";
 import type { HostTensor } from "../ops/onnx/session.js";
 import type { Ops } from "../ops/ops.js";
 import type { ForwardFn, ForwardRunner } from "../ops/runner.js";
-import { cfgCombine } from "./denoise.js";
+import { predictNoiseCfgRows } from "./denoise.js";
 
 export interface AudioLDMModels {
   unet: UNet2DConditionModel;
@@ -80,11 +80,10 @@ export const unetForward =
   (ops, xs) => ({ eps: m.unet.forward(ops, xs.sample, xs.timestep, { classLabels: xs.class_labels }) });
 
 /**
- * ε̂ for latent z at timestep t with classifier-free guidance (SPEC §2.4): one batch of two, [uncond, cond],
- * combined as ε_u + w(ε_c − ε_u); without guidance (w ≤ 1) only the conditional row is run.
- * `promptEmbeds` is [2, D] = [uncond, cond].
+ * ε̂ for latent z at timestep t with classifier-free guidance (SPEC §2.4): `promptEmbeds` [2, D] = [uncond, cond]
+ * CLAP embeddings enter as the UNet's class labels (encoder_hidden_states = None).
  */
-export async function predictNoiseCfg(
+export function predictNoiseCfg(
   unet: ForwardRunner,
   z: Float32Array,
   latentShape: readonly number[],
@@ -92,25 +91,6 @@ export async function predictNoiseCfg(
   promptEmbeds: HostTensor,
   guidanceScale: number,
 ): Promise<{ eps: Float32Array; uncond: Float32Array | null; cond: Float32Array }> {
-  const d = promptEmbeds.shape[1];
-  const timestep = { data: Float32Array.of(t), shape: [1] };
-  if (guidanceScale <= 1) {
-    const out = await unet.run({
-      sample: { data: z, shape: latentShape },
-      timestep,
-      class_labels: { data: promptEmbeds.data.subarray(d, 2 * d), shape: [1, d] },
-    });
-    const cond = out.eps.data as Float32Array;
-    return { eps: cond, uncond: null, cond };
-  }
-  const both = new Float32Array(2 * z.length);
-  both.set(z);
-  both.set(z, z.length);
-  const out = await unet.run({
-    sample: { data: both, shape: [2, ...latentShape.slice(1)] },
-    timestep,
-    class_labels: promptEmbeds,
-  });
-  const e = out.eps.data as Float32Array;
-  return { eps: cfgCombine(e, guidanceScale), uncond: e.subarray(0, z.length), cond: e.subarray(z.length) };
+  const names = { sample: "sample", cond: "class_labels" };
+  return predictNoiseCfgRows(unet, names, z, latentShape, t, promptEmbeds, guidanceScale);
 }

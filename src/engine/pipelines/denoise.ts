@@ -4,6 +4,8 @@
  * Vanilla runs are the same loop without the hook. Cancellation is checked before every step.
  */
 import { CancelledError } from "../errors.js";
+import type { HostTensor } from "../ops/onnx/session.js";
+import type { ForwardRunner } from "../ops/runner.js";
 import type { DDIMScheduler } from "../schedulers/ddim.js";
 
 export interface StepContext {
@@ -76,32 +78,91 @@ export async function denoiseStep(
   t: number,
   z: Float32Array,
 ): Promise<{ latent: Float32Array; report: StepReport }> {
-  if (o.signal?.aborted) throw new CancelledError();
   const t0 = performance.now();
-  const n = o.scheduler.numInferenceSteps ?? 0;
-  const eps = await o.predictEps(z, t, i);
-  if (o.signal?.aborted) throw new CancelledError();
-  const { prevSample, predOriginalSample } = o.scheduler.step(eps, t, z);
+  const ctx = await predictAndStep(o, i, t, z);
   const guided = !!o.align && (o.guided?.(i) ?? false);
-  let report: StepReport = { i, n, t, guided, x0: predOriginalSample, ms: 0 };
-  let latent = prevSample;
+  let report: StepReport = { i, n: ctx.n, t, guided, x0: ctx.x0, ms: 0 };
+  let latent = ctx.latent;
   if (guided) {
-    const r = await o.align!({
-      i,
-      t,
-      n,
-      latentIn: z,
-      latent: prevSample,
-      eps,
-      alphaBarT: o.scheduler.alphaProd(t),
-      x0: predOriginalSample,
-    });
+    const r = await o.align!(ctx);
     latent = r.latent;
     report = { ...report, loss: r.loss, terms: r.terms, innerLosses: r.innerLosses };
   }
   report.ms = performance.now() - t0;
   o.onStep?.(report);
   return { latent, report };
+}
+
+/**
+ * The unguided half of step i: ε̂ → DDIM step, returned as the context an aligner receives. Joint generation
+ * (pipelines/joint.ts) calls it for each model and then aligns both latents together.
+ */
+export async function predictAndStep(
+  o: Pick<DenoiseOptions, "scheduler" | "predictEps" | "signal">,
+  i: number,
+  t: number,
+  z: Float32Array,
+): Promise<StepContext> {
+  if (o.signal?.aborted) throw new CancelledError();
+  const n = o.scheduler.numInferenceSteps ?? 0;
+  const eps = await o.predictEps(z, t, i);
+  if (o.signal?.aborted) throw new CancelledError();
+  const { prevSample, predOriginalSample } = o.scheduler.step(eps, t, z);
+  return {
+    i,
+    t,
+    n,
+    latentIn: z,
+    latent: prevSample,
+    eps,
+    alphaBarT: o.scheduler.alphaProd(t),
+    x0: predOriginalSample,
+  };
+}
+
+/** Names of a noise predictor's runner inputs: the latent, and the per-row condition ([uncond, cond]). */
+export interface CfgInputNames {
+  sample: string;
+  cond: string;
+}
+
+/**
+ * ε̂ for latent z at timestep t with classifier-free guidance (SPEC §2.4), for any UNet runner whose condition
+ * is one row per batch item: one batch of two, [uncond, cond], combined as ε_u + w(ε_c − ε_u); without
+ * guidance (w ≤ 1) only the conditional row runs. `cond` is [2, ...row] (AudioLDM: CLAP [2, D] class labels;
+ * AnimateDiff: CLIP states [2, 77, D]).
+ */
+export async function predictNoiseCfgRows(
+  unet: ForwardRunner,
+  names: CfgInputNames,
+  z: Float32Array,
+  latentShape: readonly number[],
+  t: number,
+  cond: HostTensor,
+  guidanceScale: number,
+): Promise<{ eps: Float32Array; uncond: Float32Array | null; cond: Float32Array }> {
+  const row = cond.data.length / 2;
+  const rowShape = cond.shape.slice(1);
+  const timestep = { data: Float32Array.of(t), shape: [1] };
+  if (guidanceScale <= 1) {
+    const out = await unet.run({
+      [names.sample]: { data: z, shape: latentShape },
+      timestep,
+      [names.cond]: { data: cond.data.subarray(row, 2 * row), shape: [1, ...rowShape] },
+    });
+    const c = out.eps.data as Float32Array;
+    return { eps: c, uncond: null, cond: c };
+  }
+  const both = new Float32Array(2 * z.length);
+  both.set(z);
+  both.set(z, z.length);
+  const out = await unet.run({
+    [names.sample]: { data: both, shape: [2, ...latentShape.slice(1)] },
+    timestep,
+    [names.cond]: cond,
+  });
+  const e = out.eps.data as Float32Array;
+  return { eps: cfgCombine(e, guidanceScale), uncond: e.subarray(0, z.length), cond: e.subarray(z.length) };
 }
 
 /** ε̂ = ε_u + w·(ε_c − ε_u) from a batch-of-two prediction [uncond, cond] (SPEC §2.4). */
