@@ -5,7 +5,7 @@
  * Only one tensor is in memory at a time. Offsets in the manifest are absolute byte positions in the file.
  */
 import { ModelPackError } from "../errors.js";
-import type { SafetensorsDType } from "../weights/safetensors.js";
+import { DTYPE_BYTES, type SafetensorsDType } from "../weights/safetensors.js";
 import type { FileEntry, StoredDType, TensorEntry } from "./schema.js";
 import type { HasherFactory } from "./sha256.js";
 import type { PackSink } from "./sink.js";
@@ -14,19 +14,6 @@ import { writeHashed } from "./sink.js";
 export const MiB = 1024 * 1024;
 /** Default shard limit: well under every WebGPU adapter's maxBufferSize (≥ 256 MiB by the spec's minimum). */
 export const DEFAULT_MAX_SHARD_BYTES = 256 * MiB;
-
-const DTYPE_BYTES: Readonly<Record<SafetensorsDType, number>> = Object.freeze({
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-});
 
 export interface PlannedTensor {
   key: string;

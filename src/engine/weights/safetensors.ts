@@ -10,7 +10,8 @@ import { ModelPackError } from "../errors.js";
 
 export type SafetensorsDType = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
-const BYTES: Readonly<Record<SafetensorsDType, number>> = Object.freeze({
+/** Bytes per element of each stored dtype (shared by the torch reader and the pack writer). */
+export const DTYPE_BYTES: Readonly<Record<SafetensorsDType, number>> = Object.freeze({
   F64: 8,
   F32: 4,
   F16: 2,
@@ -95,7 +96,7 @@ export function parseHeader(
       shape?: unknown;
       data_offsets?: unknown;
     };
-    if (typeof dtype !== "string" || !Object.hasOwn(BYTES, dtype))
+    if (typeof dtype !== "string" || !Object.hasOwn(DTYPE_BYTES, dtype))
       fail(file, `tensor "${name}" has unsupported dtype ${String(dtype)}`, { tensor: name });
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail(file, `tensor "${name}" has an invalid shape`, { tensor: name });
@@ -109,7 +110,7 @@ export function parseHeader(
       fail(file, `tensor "${name}" has invalid data_offsets`, { tensor: name });
     }
     const size = (shape as number[]).reduce((a, b) => a * b, 1);
-    const bytes = size * BYTES[dtype as SafetensorsDType];
+    const bytes = size * DTYPE_BYTES[dtype as SafetensorsDType];
     const [begin, end] = data_offsets as [number, number];
     if (end - begin !== bytes) {
       fail(
@@ -294,7 +295,7 @@ export function writeSafetensors(
   let off = 0;
   for (const n of names) {
     const t = tensors[n];
-    const need = t.shape.reduce((a, b) => a * b, 1) * BYTES[t.dtype];
+    const need = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
     if (t.data.length !== need) throw new RangeError(`tensor ${n}: ${t.data.length} bytes, expected ${need}`);
     header[n] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [off, off + need] };
     off += need;

@@ -5,7 +5,7 @@
  * `torch/serialization.py` (`_save`, `persistent_id`) and the allow-list idea of `torch/_weights_only_unpickler.py`.
  */
 import { type GlobalDef, PyDict, PyGlobal, PyList, PyObject, PyTuple, type PyValue } from "./pickle-types.js";
-import type { SafetensorsDType } from "./safetensors.js";
+import { DTYPE_BYTES, type SafetensorsDType } from "./safetensors.js";
 
 /** Legacy typed storage classes (`torch.FloatStorage`, …) → element dtype. */
 const STORAGE_TYPES: Readonly<Record<string, SafetensorsDType>> = Object.freeze({
@@ -42,18 +42,8 @@ const DTYPES: Readonly<Record<string, SafetensorsDType>> = Object.freeze({
   bool: "BOOL",
 });
 
-export const ELEMENT_BYTES: Readonly<Record<SafetensorsDType, number>> = Object.freeze({
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-});
+/** Bytes per element (the same table as safetensors'). */
+export const ELEMENT_BYTES = DTYPE_BYTES;
 
 export class StorageType extends PyObject {
   readonly pyType = "torch storage class";
