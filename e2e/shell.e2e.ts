@@ -22,7 +22,7 @@ describe("studio shell", () => {
     expect(await session.studio.page.evaluate(() => typeof SharedArrayBuffer)).toBe("function");
   });
 
-  it("has six tabs operable with the keyboard (roving tabindex, arrows, Home/End, Alt+digit)", async () => {
+  it("has seven tabs operable with the keyboard (roving tabindex, arrows, Home/End, Alt+digit)", async () => {
     const { page } = session.studio;
     const tabs = page.getByRole("tab");
     await expect
@@ -34,6 +34,7 @@ describe("studio shell", () => {
         "Joint Video + Audio",
         "Models",
         "System",
+        "Gallery",
       ]);
     const selected = () => page.locator('[role="tab"][aria-selected="true"]').textContent();
     const focused = () => page.evaluate(() => document.activeElement?.textContent ?? "");
@@ -47,11 +48,11 @@ describe("studio shell", () => {
     expect(await focused()).toBe("Image → Audio");
     await page.keyboard.press("ArrowLeft");
     await page.keyboard.press("ArrowLeft");
-    expect(await selected()).toBe("System");
+    expect(await selected()).toBe("Gallery");
     await page.keyboard.press("Home");
     expect(await selected()).toBe("Video → Audio");
     await page.keyboard.press("End");
-    expect(await selected()).toBe("System");
+    expect(await selected()).toBe("Gallery");
     await page.keyboard.press("Alt+3");
     expect(await selected()).toBe("Audio → Video");
     // The panel is labelled by its tab and reachable with Tab.

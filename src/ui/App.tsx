@@ -3,6 +3,7 @@ import { useEffect } from "react";
 import { ModelsView } from "./components/ModelsView.js";
 import { StatusBar } from "./components/StatusBar.js";
 import { SystemView } from "./components/SystemView.js";
+import { GalleryView } from "./components/studio/GalleryView.js";
 import { panelId, TabList, tabId } from "./components/TabList.js";
 import { TaskTab } from "./components/TaskTab.js";
 import { useDispatch, useStudio } from "./context.js";
@@ -12,6 +13,7 @@ function Panel({ id }: { id: TabId }) {
   const tab = tabs.find((t) => t.id === id)!;
   if (tab.kind === "models") return <ModelsView />;
   if (tab.kind === "system") return <SystemView />;
+  if (tab.kind === "gallery") return <GalleryView />;
   return <TaskTab task={tasks[tab.id]} />;
 }
 

@@ -5,11 +5,15 @@
 import { CrashMode } from "../workers/protocol.js";
 import type { Commands } from "./commands.js";
 import type { StudioStore } from "./store.js";
+import type { StudioCommands } from "./studio/commands.js";
+import { PresetId, type PresetIdType } from "./studio/settings.js";
 import { type TabId, tabs } from "./tabs.js";
 
 export interface ActionContext {
   commands: Commands;
   store: StudioStore;
+  /** Generation, inputs, exports and the gallery (studio/commands.ts). */
+  studio: StudioCommands;
 }
 
 export interface Action {
@@ -31,8 +35,43 @@ const selectTab = (id: TabId, index: number): Action => ({
   perform: ({ store }) => store.setState({ tab: id }),
 });
 
+/** Applies to the task whose tab is shown; does nothing on other tabs. */
+const onTask =
+  (f: (studio: StudioCommands, task: NonNullable<ReturnType<StudioCommands["currentTask"]>>) => unknown) =>
+  ({ studio }: ActionContext) => {
+    const task = studio.currentTask();
+    return task ? f(studio, task) : undefined;
+  };
+
+const preset = (id: PresetIdType, label: string): Action => ({
+  name: `preset.${id}`,
+  label,
+  perform: onTask((studio, task) => studio.applyPreset(task, id)),
+});
+
 export const actions: readonly Action[] = Object.freeze([
   ...tabs.map((t, i) => selectTab(t.id, i)),
+  {
+    name: "generate.run",
+    label: "Generate",
+    shortcut: "Ctrl+Enter",
+    keyTest: (e) => (e.ctrlKey || e.metaKey) && !e.altKey && e.key === "Enter",
+    perform: onTask((studio, task) => swallow(studio.generate(task))),
+  },
+  {
+    name: "generate.cancel",
+    label: "Cancel generation",
+    perform: onTask((studio, task) => studio.cancel(task)),
+  },
+  preset(PresetId.Official, "Official V2A settings"),
+  preset(PresetId.Fast, "Fast preview"),
+  {
+    name: "compare.toggle",
+    label: "Switch A/B (vanilla ↔ guided)",
+    shortcut: "Alt+B",
+    keyTest: (e) => e.altKey && !e.ctrlKey && !e.metaKey && (e.key === "b" || e.key === "B"),
+    perform: onTask((studio, task) => studio.toggleListen(task)),
+  },
   {
     name: "jobs.cancelAll",
     label: "Cancel running jobs",

@@ -4,6 +4,7 @@ import { useStore } from "zustand";
 import { type ActionContext, dispatch } from "./actions.js";
 import type { Commands } from "./commands.js";
 import type { StudioState } from "./store.js";
+import type { StudioCommands } from "./studio/commands.js";
 
 const Ctx = createContext<ActionContext | null>(null);
 
@@ -30,6 +31,11 @@ export function useDispatch(): (name: string) => void {
 export function useCancelJob(): (id: string) => void {
   const ctx = useActionContext();
   return (id) => ctx.commands.cancel(id);
+}
+
+/** The studio's commands, for views whose actions take parameters (a file, a field, a result id). */
+export function useStudioCommands(): StudioCommands {
+  return useActionContext().studio;
 }
 
 /** The command layer, for views whose actions take parameters (the Models view's pack commands). */

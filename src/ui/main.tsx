@@ -13,6 +13,8 @@ import { type ActionContext, dispatch, dispatchKey } from "./actions.js";
 import { createCommands } from "./commands.js";
 import { StudioProvider } from "./context.js";
 import { createStudioStore } from "./store.js";
+import { createStudioCommands } from "./studio/commands.js";
+import { openGalleryDb } from "./studio/gallery-db.js";
 import "./styles.css";
 
 /** `?heartbeatTimeoutMs=N` shortens crash detection (e2e); bounded so a typo cannot disable it. */
@@ -33,7 +35,12 @@ const client = createStudioClient(
     media: { heartbeatTimeoutMs: heartbeatFromUrl(30_000), onStatus },
   },
 );
-const ctx: ActionContext = { commands: createCommands(client, store), store };
+const commands = createCommands(client, store);
+const ctx: ActionContext = {
+  commands,
+  store,
+  studio: createStudioCommands(commands, store, openGalleryDb()),
+};
 const onKey = (e: KeyboardEvent) => dispatchKey(ctx, e);
 
 declare global {
@@ -52,3 +59,4 @@ createRoot(document.getElementById("root")!).render(
 );
 
 void ctx.commands.probe();
+void ctx.studio.loadGallery();

@@ -7,6 +7,7 @@ import type { JobEvent } from "../engine/runtime/job.js";
 import type { CapabilityReport } from "../engine/runtime/report.js";
 import type { ClientStatus } from "../workers/client.js";
 import type { JobType, WorkerNameType } from "../workers/protocol.js";
+import { initialStudio, type StudioSlice } from "./studio/state.js";
 import type { TabId } from "./tabs.js";
 
 export type JobStatus = "running" | "done" | "failed" | "cancelled";
@@ -35,6 +36,8 @@ export interface StudioState {
   };
   /** Most recent first. */
   jobs: JobView[];
+  /** Generation tabs, results and the gallery (reducers in studio/reducers.ts). */
+  studio: StudioSlice;
 }
 
 export const MAX_JOBS = 50;
@@ -45,6 +48,7 @@ export function initialState(): StudioState {
     workers: { engine: null, media: null },
     capabilities: { status: "idle", report: null, error: null },
     jobs: [],
+    studio: initialStudio(),
   };
 }
 

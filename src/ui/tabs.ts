@@ -22,7 +22,7 @@ export interface TaskDescriptor {
   /** The networks it runs, for the user's orientation. */
   models: readonly string[];
   /** Null while the pipeline is not wired; then the form is shown disabled with this note. */
-  pipeline: null | { job: string };
+  pipeline: null | { job: "generate" };
   pendingNote: string;
 }
 
@@ -39,7 +39,7 @@ export const tasks = Object.freeze({
     inputs: [video],
     produces: ["audio"],
     models: ["AudioLDM", "ImageBind"],
-    pipeline: null,
+    pipeline: { job: "generate" },
     pendingNote: "The video-to-audio pipeline is not wired into the studio yet.",
   },
   i2a: {
@@ -49,7 +49,7 @@ export const tasks = Object.freeze({
     inputs: [image],
     produces: ["audio"],
     models: ["AudioLDM", "ImageBind"],
-    pipeline: null,
+    pipeline: { job: "generate" },
     pendingNote: "The image-to-audio pipeline is not wired into the studio yet.",
   },
   a2v: {
@@ -83,6 +83,7 @@ export const tabs = Object.freeze([
   { id: "joint", label: "Joint Video + Audio", kind: "task" },
   { id: "models", label: "Models", kind: "models" },
   { id: "system", label: "System", kind: "system" },
+  { id: "gallery", label: "Gallery", kind: "gallery" },
 ] as const);
 
 export type TabId = (typeof tabs)[number]["id"];

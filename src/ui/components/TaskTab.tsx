@@ -1,15 +1,23 @@
 /**
- * A generation task's tab, rendered entirely from its `TaskDescriptor` (tabs.ts). While the descriptor has no
- * pipeline the form is shown disabled with the descriptor's note, so the layout is final before the engine is.
+ * A generation task's tab, rendered from its `TaskDescriptor` (tabs.ts): the input and the settings on the left,
+ * the run and the compare view on the right (stacked on a narrow window). Until a descriptor has a pipeline the
+ * form is shown disabled with the descriptor's note.
  */
 import { useId } from "react";
+import { useStudio } from "../context.js";
 import type { TaskDescriptor } from "../tabs.js";
+import { CompareView } from "./studio/CompareView.js";
+import { InputPanel } from "./studio/InputPanel.js";
+import { RunPanel } from "./studio/RunPanel.js";
+import { SettingsForm } from "./studio/SettingsForm.js";
+import "./studio/studio.css";
 
 export function TaskTab({ task }: { task: TaskDescriptor }) {
   const uid = useId();
   const disabled = task.pipeline === null;
+  const empty = useStudio((s) => !s.studio.tasks[task.id].run && !s.studio.tasks[task.id].resultId);
   return (
-    <section className="task" aria-labelledby={`${uid}-title`}>
+    <section className="task" aria-labelledby={`${uid}-title`} data-task={task.id}>
       <header className="task-header">
         <h2 id={`${uid}-title`}>{task.title}</h2>
         <p>{task.summary}</p>
@@ -22,38 +30,25 @@ export function TaskTab({ task }: { task: TaskDescriptor }) {
           {task.pendingNote}
         </p>
       )}
-      <form className="task-form" onSubmit={(e) => e.preventDefault()} aria-disabled={disabled}>
-        <fieldset disabled={disabled}>
-          <legend>Inputs</legend>
+      <div className="task-grid">
+        <div className="task-left">
           {task.inputs.map((input) => (
-            <label key={input.kind} className="field">
-              <span>{input.label}</span>
-              <input type="file" accept={input.accept} />
-            </label>
+            <InputPanel key={input.kind} task={task.id} spec={input} disabled={disabled} />
           ))}
-          <label className="field">
-            <span>Prompt (optional)</span>
-            <textarea rows={2} placeholder="e.g. waves crashing on a rocky shore" />
-          </label>
-          <div className="row">
-            <label className="field">
-              <span>Seed</span>
-              <input type="number" defaultValue={0} min={0} step={1} />
-            </label>
-            <label className="field">
-              <span>Steps</span>
-              <input type="number" defaultValue={30} min={1} max={200} step={1} />
-            </label>
-            <label className="field">
-              <span>Guidance λ</span>
-              <input type="number" defaultValue={0.1} min={0} step={0.01} />
-            </label>
-          </div>
-          <button type="submit" className="primary">
-            Generate
-          </button>
-        </fieldset>
-      </form>
+          <SettingsForm task={task.id} disabled={disabled} />
+        </div>
+        <div className="task-right">
+          {empty && (
+            <p className="placeholder">
+              {disabled
+                ? "Results will appear here once this task is wired."
+                : "Pick an input and press Generate (Ctrl+Enter). Progress, live x0 previews, the aligner's loss and the vanilla-vs-guided comparison appear here."}
+            </p>
+          )}
+          <RunPanel task={task.id} />
+          <CompareView task={task.id} />
+        </div>
+      </div>
     </section>
   );
 }

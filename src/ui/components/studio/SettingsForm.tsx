@@ -1,0 +1,187 @@
+/**
+ * The generation form: presets, prompt, sampling and aligner knobs, advanced options (pack, executors), the
+ * validation messages (engine checks included) and the Generate / Cancel buttons. Every value lives in the store.
+ */
+import { type FormEvent, useId } from "react";
+import { useDispatch, useStudio, useStudioCommands } from "../../context.js";
+import { summaryOf } from "../../studio/commands.js";
+import {
+  type FieldName,
+  presets,
+  type SettingsFields,
+  type StudioTaskId,
+  validate,
+} from "../../studio/settings.js";
+import { CheckField, SelectField, TextField } from "./Fields.js";
+
+const EXECUTORS = [
+  { value: "auto", label: "WebGPU" },
+  { value: "wasm", label: "CPU" },
+] as const;
+
+export function SettingsForm({ task, disabled }: { task: StudioTaskId; disabled: boolean }) {
+  const studio = useStudioCommands();
+  const dispatch = useDispatch();
+  const uid = useId();
+  const fields = useStudio((s) => s.studio.tasks[task].fields);
+  const input = useStudio((s) => s.studio.tasks[task].input);
+  const running = useStudio((s) => s.studio.tasks[task].run?.status === "running");
+  const packs = useStudio((s) => s.studio.packs);
+  const { errors } = validate(task, fields, summaryOf(input));
+  const set = (patch: Partial<SettingsFields>) => studio.setFields(task, patch);
+  const text = (name: FieldName, label: string, placeholder?: string) => (
+    <TextField
+      name={name}
+      label={label}
+      placeholder={placeholder}
+      value={fields[name] as string}
+      error={errors[name]}
+      disabled={disabled}
+      onChange={(v) => set({ [name]: v })}
+    />
+  );
+  const problems = Object.values(errors);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    dispatch("generate.run");
+  };
+  return (
+    <form className="task-form" onSubmit={submit} aria-labelledby={`${uid}-h`} noValidate>
+      <div className="panel-head">
+        <h3 id={`${uid}-h`}>Settings</h3>
+        <fieldset className="buttons bare presets">
+          <legend className="sr-only">Presets</legend>
+          {Object.entries(presets).map(([id, p]) => (
+            <button
+              key={id}
+              type="button"
+              disabled={disabled}
+              title={p.description}
+              onClick={() => dispatch(`preset.${id}`)}
+            >
+              {p.label}
+            </button>
+          ))}
+        </fieldset>
+      </div>
+      <fieldset disabled={disabled}>
+        <legend>Prompt and sampling</legend>
+        <label className="field">
+          <span>Prompt (optional)</span>
+          <textarea
+            name="prompt"
+            rows={2}
+            value={fields.prompt}
+            placeholder="Empty: an automatic prompt from ImageBind's best-matching sound labels"
+            onChange={(e) => set({ prompt: e.target.value })}
+          />
+        </label>
+        <div className="row">
+          {text("seed", "Seed")}
+          {text("steps", "Steps")}
+          {text("cfg", "CFG")}
+          {text("durationS", "Length (s)", task === "v2a" ? "video's" : "10")}
+        </div>
+        <CheckField
+          name="compare"
+          label="Compare with vanilla (same seed, aligner off)"
+          checked={fields.compare}
+          onChange={(v) => set({ compare: v })}
+        />
+      </fieldset>
+      <fieldset disabled={disabled}>
+        <legend>Latent aligner</legend>
+        <div className="row">
+          {text("lambda", "λ")}
+          {text("warmup", "Warm-up")}
+          {text("iterations", "Inner steps")}
+          <SelectField
+            name="optimizer"
+            label="Optimizer"
+            value={fields.optimizer}
+            options={[
+              { value: "adam", label: "Adam" },
+              { value: "sgd", label: "SGD" },
+            ]}
+            onChange={(v) => set({ optimizer: v })}
+          />
+          {text("wText", "Text weight")}
+          {text("wVision", task === "i2a" ? "Image weight" : "Video weight")}
+        </div>
+        <div className="inline">
+          <CheckField
+            name="promptTuning"
+            label="Guided prompt tuning"
+            checked={fields.promptTuning}
+            onChange={(v) => set({ promptTuning: v })}
+          />
+          {fields.promptTuning && text("lambda2", "λ2")}
+        </div>
+      </fieldset>
+      <details onToggle={(e) => (e.currentTarget.open ? void studio.refreshPacks() : undefined)}>
+        <summary>Advanced</summary>
+        <fieldset disabled={disabled}>
+          <legend className="sr-only">Advanced</legend>
+          <label className="field">
+            <span>Negative prompt</span>
+            <input
+              type="text"
+              name="negativePrompt"
+              value={fields.negativePrompt}
+              onChange={(e) => set({ negativePrompt: e.target.value })}
+            />
+          </label>
+          <div className="row">
+            {text("previewEvery", "Preview every")}
+            <SelectField
+              name="pack"
+              label="Pack"
+              value={fields.pack}
+              options={[
+                { value: "bundled", label: "Bundled" },
+                ...packs.map((p) => ({ value: `installed:${p.id}`, label: `${p.name} (installed)` })),
+              ]}
+              onChange={(v) => set({ pack: v })}
+            />
+            <SelectField
+              name="executor"
+              label="Forward on"
+              value={fields.executor}
+              options={EXECUTORS}
+              onChange={(v) => set({ executor: v })}
+            />
+            <SelectField
+              name="gradExecutor"
+              label="Gradient on"
+              value={fields.gradExecutor}
+              options={EXECUTORS}
+              onChange={(v) => set({ gradExecutor: v })}
+            />
+          </div>
+        </fieldset>
+      </details>
+      {!disabled && problems.length > 0 && (
+        <ul className="problems" aria-live="polite" aria-label="To generate, change">
+          {problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+      )}
+      <div className="buttons">
+        <button
+          type="submit"
+          className="primary"
+          disabled={disabled || running || problems.length > 0}
+          aria-keyshortcuts="Control+Enter"
+        >
+          Generate
+        </button>
+        {running && (
+          <button type="button" onClick={() => dispatch("generate.cancel")}>
+            Cancel
+          </button>
+        )}
+      </div>
+    </form>
+  );
+}

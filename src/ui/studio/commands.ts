@@ -1,0 +1,411 @@
+/**
+ * The studio's commands: the only UI code that starts generation, decoding, metric and export jobs (through the
+ * command layer, so every job also shows in the System view's job list) and feeds their events into the studio
+ * slice through the reducers. Decoded inputs live in a registry here, not in the store.
+ */
+import { ErrorCode, StudioError } from "../../engine/errors.js";
+import { decodeWav, encodeWav } from "../../engine/media/wav.js";
+import type { GenerateParams, GenerateResult } from "../../workers/generate-schemas.js";
+import type { DecodeResult } from "../../workers/media-schemas.js";
+import type { Commands } from "../commands.js";
+import type { StudioState, StudioStore } from "../store.js";
+import { exportMedia, saveBlob, stemOf } from "./exports.js";
+import type { GalleryDb } from "./gallery-db.js";
+import * as R from "./reducers.js";
+import {
+  type InputSummary,
+  type PresetIdType,
+  type SettingsFields,
+  type StudioTaskId,
+  validate,
+} from "./settings.js";
+import {
+  type InputView,
+  type ResultMeta,
+  type ResultRun,
+  type ResultView,
+  RUN_NAMES,
+  type RunName,
+} from "./state.js";
+
+export type ExportKind = "mp4" | "webm" | "wav" | "png";
+
+export interface StudioCommands {
+  setFields(task: StudioTaskId, fields: Partial<SettingsFields>): void;
+  applyPreset(task: StudioTaskId, preset: PresetIdType): void;
+  pickInput(
+    task: StudioTaskId,
+    file: File | Blob,
+    opts?: { name?: string; trimStartS?: number },
+  ): Promise<void>;
+  setTrim(task: StudioTaskId, startS: number): Promise<void>;
+  generate(task: StudioTaskId): Promise<void>;
+  cancel(task: StudioTaskId): void;
+  listen(task: StudioTaskId, run: RunName): void;
+  toggleListen(task: StudioTaskId): void;
+  exportResult(resultId: string, kind: ExportKind, run?: RunName): Promise<void>;
+  loadGallery(): Promise<void>;
+  openEntry(id: string): Promise<void>;
+  deleteEntry(id: string): Promise<void>;
+  rerun(id: string): Promise<void>;
+  /** An object URL of the picked input (for its preview and the synced players), or null. */
+  inputUrl(inputId: string): string | null;
+  refreshPacks(): Promise<void>;
+  /** The task whose tab is shown (null on Models/System/Gallery). */
+  currentTask(): StudioTaskId | null;
+}
+
+interface DecodedInput {
+  file: Blob;
+  decoded: DecodeResult | null;
+  url: string | null;
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const isCancel = (e: unknown) => e instanceof StudioError && e.code === ErrorCode.Cancelled;
+const TASKS: readonly StudioTaskId[] = ["v2a", "i2a", "a2v", "joint"];
+const inputKind = (task: StudioTaskId): InputView["kind"] =>
+  task === "i2a" ? "image" : task === "a2v" ? "audio" : "video";
+/** The model's window when the form leaves the duration to the input (AudioLDM's 10 s clips). */
+const DEFAULT_WINDOW_S = 10;
+
+let seq = 0;
+const newId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(++seq).toString(36)}`;
+
+export function summaryOf(input: InputView | null): InputSummary | null {
+  return input ? { kind: input.kind, ready: input.status === "ready", durationS: input.durationS } : null;
+}
+
+export function createStudioCommands(commands: Commands, store: StudioStore, db: GalleryDb): StudioCommands {
+  const inputs = new Map<string, DecodedInput>();
+  const aborts = new Map<StudioTaskId, AbortController>();
+  const apply = (f: (s: StudioState["studio"]) => StudioState["studio"]) =>
+    store.setState((s) => ({ studio: f(s.studio) }));
+  const task = (t: StudioTaskId) => store.getState().studio.tasks[t];
+
+  async function decode(t: StudioTaskId, id: string, startS: number): Promise<void> {
+    const entry = inputs.get(id);
+    const input = task(t).input;
+    if (!entry || !input) return;
+    const window = Number(task(t).fields.durationS) || DEFAULT_WINDOW_S;
+    apply((s) => R.patchInput(s, t, id, { status: "decoding", error: null, trimStartS: startS }));
+    try {
+      const r = await commands.run(
+        "decode",
+        {
+          kind: input.kind,
+          name: input.name,
+          file: entry.file,
+          startS,
+          durationS: input.kind === "image" ? undefined : window,
+        },
+        { label: `Decode ${input.name}` },
+      );
+      entry.decoded = r;
+      const patch: Partial<InputView> =
+        r.kind === "video"
+          ? {
+              durationS: r.durationS,
+              sourceDurationS: r.sourceDurationS,
+              width: r.frames.width,
+              height: r.frames.height,
+              fps: r.frames.fps,
+              numFrames: r.frames.numFrames,
+              note: r.scaledFrom
+                ? `decoded at ${r.frames.width}×${r.frames.height} (from ${r.scaledFrom.width}×${r.scaledFrom.height}) to fit memory`
+                : null,
+            }
+          : r.kind === "image"
+            ? { width: r.image.width, height: r.image.height }
+            : { durationS: r.durationS, sourceDurationS: r.sourceDurationS };
+      apply((s) => R.patchInput(s, t, id, { ...patch, status: "ready" }));
+    } catch (e) {
+      entry.decoded = null;
+      apply((s) => R.patchInput(s, t, id, { status: "error", error: message(e) }));
+    }
+  }
+
+  async function saveToGallery(result: ResultView): Promise<void> {
+    apply((s) => R.patchResult(s, result.id, { saved: "saving" }));
+    const blobs: Record<string, Blob> = {};
+    for (const run of RUN_NAMES) {
+      const r = result.runs[run];
+      if (r) blobs[`${run}.wav`] = r.wav;
+    }
+    if (result.inputFile) blobs.input = result.inputFile;
+    try {
+      await db.save(metaOf(result), blobs);
+      apply((s) => R.galleryUpsert(R.patchResult(s, result.id, { saved: "saved" }), metaOf(result)));
+    } catch (e) {
+      apply((s) => R.patchResult(s, result.id, { saved: "failed" }));
+      console.warn(`The result could not be saved to the gallery: ${message(e)}`);
+    }
+  }
+
+  /** AV-align of the input video against each run's audio (V2A); stored with the result when done. */
+  async function avAlign(
+    resultId: string,
+    frames: Extract<DecodeResult, { kind: "video" }>["frames"],
+  ): Promise<void> {
+    const result = store.getState().studio.results[resultId];
+    if (!result) return;
+    const audios = RUN_NAMES.flatMap((name) => {
+      const r = result.runs[name];
+      return r ? [{ name, waveform: r.waveform, sampleRate: r.sampleRate }] : [];
+    });
+    apply((s) => R.setAvAlign(s, resultId, { status: "running", byRun: {}, note: null }));
+    try {
+      const r = await commands.run("av-align", { video: frames, audios }, { label: "AV-align" });
+      const byRun = Object.fromEntries(r.results.map((x) => [x.name, x.iou]));
+      apply((s) => R.setAvAlign(s, resultId, { status: "done", byRun, note: r.fidelity }));
+    } catch (e) {
+      apply((s) => R.setAvAlign(s, resultId, { status: "failed", byRun: {}, note: message(e) }));
+    }
+    const after = store.getState().studio.results[resultId];
+    if (after?.saved === "saved") await db.updateMeta(metaOf(after)).catch(() => false);
+  }
+
+  function resultFrom(
+    t: StudioTaskId,
+    fields: SettingsFields,
+    input: InputView,
+    file: Blob,
+    r: GenerateResult,
+  ): ResultView {
+    const runs: ResultView["runs"] = {};
+    const scores: ResultMeta["scores"] = {};
+    for (const name of RUN_NAMES) {
+      const run = r.runs[name];
+      if (!run) continue;
+      const wav = encodeWav({ sampleRate: run.sampleRate, channels: [run.waveform] });
+      runs[name] = {
+        sampleRate: run.sampleRate,
+        waveform: run.waveform,
+        wav: new Blob([wav as Uint8Array<ArrayBuffer>], { type: "audio/wav" }),
+        scores: run.scores,
+        loss: run.loss,
+        lossCurve: run.lossCurve,
+        ...(run.promptNorm === undefined ? {} : { promptNorm: run.promptNorm }),
+      };
+      scores[name] = { scores: run.scores, loss: run.loss, lossCurve: run.lossCurve };
+    }
+    return {
+      id: newId("r"),
+      task: t,
+      createdAt: Date.now(),
+      title: `${stemOf(input.name)} · ${r.prompt}`,
+      settings: fields,
+      packId: r.packId,
+      prompt: r.prompt,
+      autoPrompt: r.autoPrompt,
+      durationS: r.durationS,
+      executors: r.executors,
+      runMs: r.runMs,
+      input: {
+        kind: input.kind,
+        name: input.name,
+        type: input.type,
+        trimStartS: input.trimStartS,
+        durationS: input.durationS,
+        width: input.width,
+        height: input.height,
+      },
+      scores,
+      avAlign:
+        t === "v2a" ? { status: "running", byRun: {}, note: null } : { status: "n/a", byRun: {}, note: null },
+      runs,
+      inputFile: file,
+      saved: null,
+    };
+  }
+
+  const self: StudioCommands = {
+    setFields: (t, fields) => apply((s) => R.setFields(s, t, fields)),
+    applyPreset: (t, preset) => apply((s) => R.applyPreset(s, t, preset)),
+    listen: (t, run) => apply((s) => R.setListen(s, t, run)),
+    toggleListen: (t) =>
+      apply((s) => R.setListen(s, t, s.tasks[t].listen === "guided" ? "vanilla" : "guided")),
+    inputUrl: (id) => {
+      const e = inputs.get(id);
+      if (!e) return null;
+      e.url ??= URL.createObjectURL(e.file);
+      return e.url;
+    },
+    refreshPacks: async () => {
+      const list = await commands.run("packs-list", {}, { label: "List packs" }).catch(() => null);
+      if (list)
+        apply((s) => ({
+          ...s,
+          packs: list.packs.filter((p) => p.complete).map((p) => ({ id: p.id, name: p.name })),
+        }));
+    },
+    currentTask: () => {
+      const tab = store.getState().tab;
+      return (TASKS as readonly string[]).includes(tab) ? (tab as StudioTaskId) : null;
+    },
+
+    pickInput: async (t, file, opts = {}) => {
+      const name = opts.name ?? (file instanceof File ? file.name : "input");
+      const old = task(t).input;
+      if (old) {
+        const url = inputs.get(old.id)?.url;
+        if (url) URL.revokeObjectURL(url);
+        inputs.delete(old.id);
+      }
+      const id = newId("in");
+      inputs.set(id, { file, decoded: null, url: null });
+      const view: InputView = {
+        id,
+        kind: inputKind(t),
+        name,
+        type: file.type,
+        bytes: file.size,
+        status: "decoding",
+        error: null,
+        durationS: null,
+        sourceDurationS: null,
+        trimStartS: opts.trimStartS ?? 0,
+        width: null,
+        height: null,
+        fps: null,
+        numFrames: null,
+        note: null,
+      };
+      apply((s) => R.setInput(s, t, view));
+      await decode(t, id, view.trimStartS);
+    },
+
+    setTrim: async (t, startS) => {
+      const input = task(t).input;
+      if (input && Math.abs(input.trimStartS - startS) > 1e-6) await decode(t, input.id, Math.max(0, startS));
+    },
+
+    generate: async (t) => {
+      const state = task(t);
+      if (state.run?.status === "running") return;
+      const { request } = validate(t, state.fields, summaryOf(state.input));
+      const input = state.input;
+      const entry = input ? inputs.get(input.id) : undefined;
+      const decoded = entry?.decoded;
+      if (!request || !input || !entry || !decoded) return;
+      const params: GenerateParams = { ...request };
+      if (decoded.kind === "video") params.video = decoded.frames;
+      if (decoded.kind === "image") params.image = decoded.image;
+      const abort = new AbortController();
+      aborts.set(t, abort);
+      const token = newId("run");
+      const runs: RunName[] = request.compare ? ["vanilla", "guided"] : ["guided"];
+      apply((s) =>
+        R.runStarted(s, t, {
+          jobId: token,
+          runs,
+          steps: request.steps,
+          warmup: request.aligner.warmup,
+          now: Date.now(),
+        }),
+      );
+      try {
+        const r = await commands.run("generate", params, {
+          label: `Generate ${t.toUpperCase()} (${request.compare ? "vanilla + guided" : "guided"})`,
+          signal: abort.signal,
+          onEvent: (e) => apply((s) => R.runProgress(s, t, token, e)),
+        });
+        const result = resultFrom(t, state.fields, input, entry.file, r);
+        apply((s) => R.addResult(R.runSettled(s, t, token, { status: "done" }), result, true));
+        await saveToGallery(result);
+        if (decoded.kind === "video") await avAlign(result.id, decoded.frames);
+      } catch (e) {
+        apply((s) =>
+          R.runSettled(
+            s,
+            t,
+            token,
+            isCancel(e) ? { status: "cancelled" } : { status: "failed", error: message(e) },
+          ),
+        );
+      } finally {
+        if (aborts.get(t) === abort) aborts.delete(t);
+      }
+    },
+
+    cancel: (t) => aborts.get(t)?.abort(),
+
+    exportResult: async (resultId, kind, run) => {
+      const result = store.getState().studio.results[resultId];
+      if (!result) return;
+      const which = run ?? store.getState().studio.tasks[result.task].listen;
+      apply((s) => R.setExport(s, result.task, { status: "running", what: kind, error: null }));
+      try {
+        const file = await exportMedia(commands, result, kind, which);
+        saveBlob(file.blob, file.name);
+        apply((s) =>
+          R.setExport(s, result.task, { status: "done", what: `${kind}: ${file.name}`, error: null }),
+        );
+      } catch (e) {
+        apply((s) => R.setExport(s, result.task, { status: "failed", what: kind, error: message(e) }));
+      }
+    },
+
+    loadGallery: async () => {
+      apply((s) => R.setGallery(s, { status: "loading", error: null }));
+      try {
+        const entries = await db.list();
+        apply((s) => R.setGallery(s, { status: "ready", entries }));
+      } catch (e) {
+        apply((s) => R.setGallery(s, { status: "error", error: message(e) }));
+      }
+    },
+
+    openEntry: async (id) => {
+      const meta = store.getState().studio.gallery.entries.find((e) => e.id === id);
+      if (!meta) return;
+      if (!store.getState().studio.results[id]) {
+        const blobs = await db.blobs(id);
+        const runs: ResultView["runs"] = {};
+        for (const name of RUN_NAMES) {
+          const wav = blobs[`${name}.wav`];
+          const sc = meta.scores[name];
+          if (!wav || !sc) continue;
+          const decodedWav = decodeWav(new Uint8Array(await wav.arrayBuffer()));
+          const r: ResultRun = {
+            sampleRate: decodedWav.sampleRate,
+            waveform: decodedWav.channels[0]!,
+            wav,
+            ...sc,
+          };
+          runs[name] = r;
+        }
+        apply((s) =>
+          R.addResult(s, { ...meta, runs, inputFile: blobs.input ?? null, saved: "saved" }, false),
+        );
+      }
+      store.setState({ tab: meta.task });
+      apply((s) => R.showResult(s, meta.task, id));
+    },
+
+    deleteEntry: async (id) => {
+      await db.remove(id);
+      apply((s) => R.galleryRemove(s, id));
+    },
+
+    rerun: async (id) => {
+      const meta =
+        store.getState().studio.results[id] ??
+        store.getState().studio.gallery.entries.find((e) => e.id === id);
+      if (!meta) return;
+      const file = store.getState().studio.results[id]?.inputFile ?? (await db.blobs(id)).input ?? null;
+      store.setState({ tab: meta.task });
+      apply((s) => R.setFields(s, meta.task, meta.settings));
+      if (file && meta.input) {
+        await self.pickInput(meta.task, file, { name: meta.input.name, trimStartS: meta.input.trimStartS });
+      }
+      await self.generate(meta.task);
+    },
+  };
+  return self;
+}
+
+export function metaOf(r: ResultView): ResultMeta {
+  const { runs: _runs, inputFile: _file, saved: _saved, ...meta } = r;
+  return meta;
+}

@@ -1,0 +1,169 @@
+/**
+ * The studio slice of the store: per task tab, the form, the picked input, the run in progress and the result
+ * on show; the results held in memory; and the gallery's list. Media (decoded frames, WAV blobs) stay out of
+ * the persisted metadata; results hold their WAVs as Blobs and their waveforms for the spectrograms.
+ */
+import type { GenerateResult } from "../../workers/generate-schemas.js";
+import { defaultFields, type SettingsFields, type StudioTaskId } from "./settings.js";
+
+export type RunName = "vanilla" | "guided";
+export const RUN_NAMES: readonly RunName[] = Object.freeze(["vanilla", "guided"]);
+
+export interface InputView {
+  id: string;
+  kind: "video" | "image" | "audio";
+  name: string;
+  type: string;
+  bytes: number;
+  status: "decoding" | "ready" | "error";
+  error: string | null;
+  /** Seconds decoded (the trimmed range) and the whole file's length. */
+  durationS: number | null;
+  sourceDurationS: number | null;
+  trimStartS: number;
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+  numFrames: number | null;
+  /** E.g. "scaled from 1920×1080 to fit memory". */
+  note: string | null;
+}
+
+export interface PreviewView {
+  i: number;
+  kind: "mel" | "frames";
+  data: Float32Array | Uint8Array;
+  shape: number[];
+}
+
+export interface LossPoint {
+  run: RunName;
+  i: number;
+  loss: number;
+  terms?: Record<string, number>;
+}
+
+export interface RunView {
+  jobId: string | null;
+  status: "running" | "done" | "failed" | "cancelled";
+  phase: string;
+  run: RunName | null;
+  /** 0..1 while loading the pack. */
+  loadProgress: number | null;
+  step: { i: number; n: number } | null;
+  stepsDone: number;
+  /** Steps of every run of this job (n × runs), once known. */
+  stepsTotal: number | null;
+  runs: readonly RunName[];
+  warmup: number;
+  /** Recent step times by kind (aligner on or off), for the ETA. */
+  stepMs: { plain: number[]; guided: number[] };
+  startedAt: number;
+  prompt: { text: string; auto: boolean; candidates: { label: string; score: number }[] } | null;
+  previews: Partial<Record<RunName, PreviewView>>;
+  loss: LossPoint[];
+  promptNorm: number | null;
+  error: string | null;
+}
+
+export interface ResultRun {
+  sampleRate: number;
+  /** Mono PCM for spectrograms and metrics (decoded from the WAV for gallery entries). */
+  waveform: Float32Array;
+  wav: Blob;
+  scores: Record<string, number>;
+  loss: number;
+  lossCurve: { i: number; loss: number }[];
+  promptNorm?: number;
+}
+
+export interface AvAlignView {
+  status: "running" | "done" | "failed" | "n/a";
+  byRun: Partial<Record<RunName, number | null>>;
+  note: string | null;
+}
+
+/** What is persisted with a result (and enough to run it again). */
+export interface ResultMeta {
+  id: string;
+  task: StudioTaskId;
+  createdAt: number;
+  title: string;
+  settings: SettingsFields;
+  packId: string;
+  prompt: string;
+  autoPrompt: boolean;
+  durationS: number;
+  executors: GenerateResult["executors"];
+  runMs: number;
+  input: {
+    kind: InputView["kind"];
+    name: string;
+    type: string;
+    trimStartS: number;
+    durationS: number | null;
+    width: number | null;
+    height: number | null;
+  } | null;
+  scores: Partial<
+    Record<RunName, { scores: Record<string, number>; loss: number; lossCurve: ResultRun["lossCurve"] }>
+  >;
+  avAlign: AvAlignView | null;
+}
+
+export interface ResultView extends ResultMeta {
+  runs: Partial<Record<RunName, ResultRun>>;
+  /** The input as picked (kept for exports and re-runs). */
+  inputFile: Blob | null;
+  saved: "saving" | "saved" | "failed" | null;
+}
+
+export interface ExportView {
+  status: "running" | "done" | "failed";
+  what: string;
+  error: string | null;
+}
+
+export interface TaskState {
+  fields: SettingsFields;
+  input: InputView | null;
+  run: RunView | null;
+  resultId: string | null;
+  /** Which run the A/B toggle plays. */
+  listen: RunName;
+  exporting: ExportView | null;
+}
+
+export interface GalleryState {
+  status: "idle" | "loading" | "ready" | "error";
+  entries: ResultMeta[];
+  error: string | null;
+}
+
+export interface StudioSlice {
+  tasks: Record<StudioTaskId, TaskState>;
+  results: Record<string, ResultView>;
+  gallery: GalleryState;
+  /** Complete packs installed in this browser, for the pack picker (the bundled pack is always offered). */
+  packs: { id: string; name: string }[];
+}
+
+export function initialTask(): TaskState {
+  return {
+    fields: defaultFields(),
+    input: null,
+    run: null,
+    resultId: null,
+    listen: "guided",
+    exporting: null,
+  };
+}
+
+export function initialStudio(): StudioSlice {
+  return {
+    tasks: { v2a: initialTask(), i2a: initialTask(), a2v: initialTask(), joint: initialTask() },
+    results: {},
+    gallery: { status: "idle", entries: [], error: null },
+    packs: [],
+  };
+}
