@@ -67,7 +67,7 @@ export function parseMediaInfo(log: string): MediaInfo | null {
   let video: VideoStreamInfo | null = null;
   let audio: AudioStreamInfo | null = null;
   for (const line of log.split("\n")) {
-    const v = /Stream #0:\d+.*?: Video: ([^\s,]+).*?, (\d{2,5})x(\d{2,5})/.exec(line);
+    const v = /Stream #0:\d+.*?: Video: ([^\s,]+).*?, (\d{1,5})x(\d{1,5})(?=[\s,[]|$)/.exec(line);
     if (v && !video) {
       const fps = /, ([\d.]+k?) fps/.exec(line);
       video = {
@@ -94,6 +94,49 @@ export function parseMediaInfo(log: string): MediaInfo | null {
 
 let counter = 0;
 
+/**
+ * Largest input file decoded. ffmpeg.wasm's heap stops at 2 GiB and holds the input (MEMFS) next to the decoded
+ * output (up to `maxBytes`, 512 MiB by default) and the decoder's own buffers.
+ */
+export const MAX_INPUT_BYTES = 1024 ** 3;
+
+const mb = (n: number) => `${(n / 1024 ** 2).toFixed(n < 10 * 1024 ** 2 ? 1 : 0)} MB`;
+
+/** Refuses a file over MAX_INPUT_BYTES before any byte of it is read (the media worker checks `File.size`). */
+export function checkInputSize(name: string, bytes: number): void {
+  if (bytes > MAX_INPUT_BYTES)
+    throw new BadInputError(
+      `"${name}" is ${mb(bytes)}; the studio decodes files up to ${mb(MAX_INPUT_BYTES)}: trim or re-encode it ` +
+        "to a shorter or smaller file first.",
+      { file: name, bytes },
+    );
+}
+
+/** ffmpeg probed the stream but has no decoder for it (e.g. an unknown FourCC or WAV format tag). */
+function checkCodec(name: string, kind: "video" | "audio", codec: string, log: string): void {
+  if (codec !== "none" && !/Decoder \(codec [^)]*\) not found/.test(log)) return;
+  const tag = new RegExp(`${kind === "video" ? "Video" : "Audio"}: none \\(([^)]*)\\)`, "i").exec(log)?.[1];
+  throw new BadInputError(
+    `"${name}" uses a${kind === "audio" ? "n audio" : " video"} codec the studio cannot decode` +
+      `${tag ? ` (${tag.trim()})` : ""}: convert it to ${kind === "video" ? "H.264 MP4 or VP8/VP9 WebM" : "WAV, MP3, AAC or Opus"} first.`,
+    { file: name, codec },
+  );
+}
+
+/**
+ * A decode that reported errors and delivered much less than the container promised is a damaged file (cut
+ * download, broken mdat): refuse it rather than hand over a silently shortened input.
+ */
+function checkComplete(name: string, got: number, expected: number, log: string): void {
+  if (!(expected > 0) || got >= 0.9 * expected) return;
+  if (!/partial file|Invalid data|error while decoding|corrupt|truncat|Invalid NAL/i.test(log)) return;
+  throw new BadInputError(
+    `"${name}" is damaged: only ${got.toFixed(2)} s of its ${expected.toFixed(2)} s could be decoded. ` +
+      "Re-download or re-export the file.",
+    { file: name, decodedS: got, expectedS: expected, log: log.slice(-1500) },
+  );
+}
+
 async function withInput<T>(
   ff: FfmpegSession,
   name: string,
@@ -103,6 +146,7 @@ async function withInput<T>(
   const ext = /\.([A-Za-z0-9]{1,8})$/.exec(name)?.[1]?.toLowerCase() ?? "bin";
   const path = `in${++counter}.${ext}`;
   if (data.byteLength === 0) throw new BadInputError(`"${name}" is empty: pick another file.`);
+  checkInputSize(name, data.byteLength);
   await ff.writeFile(path, data);
   try {
     return await fn(path);
@@ -111,7 +155,11 @@ async function withInput<T>(
   }
 }
 
-async function probePath(ff: FfmpegSession, path: string, name: string): Promise<MediaInfo> {
+async function probePath(
+  ff: FfmpegSession,
+  path: string,
+  name: string,
+): Promise<MediaInfo & { readonly log: string }> {
   await ff.exec(["-hide_banner", "-i", path]); // exits 1 ("no output file"); the banner is what we want
   const log = ff.logTail();
   const info = parseMediaInfo(log);
@@ -127,7 +175,8 @@ async function probePath(ff: FfmpegSession, path: string, name: string): Promise
       },
     );
   }
-  return info;
+  // not enumerable: `info` is returned to callers, the banner is only for the codec message
+  return Object.defineProperty(info, "log", { value: log, enumerable: false }) as MediaInfo & { log: string };
 }
 
 /** Runs one decode to a raw output file and returns its bytes; a failure names the input. */
@@ -137,26 +186,35 @@ async function decodeTo(
   args: readonly string[],
   out: string,
   signal?: AbortSignal,
-): Promise<Uint8Array> {
+): Promise<{ bytes: Uint8Array; log: string }> {
   try {
     const code = await ff.exec(["-hide_banner", "-loglevel", "error", "-y", ...args, out], signal);
     if (signal?.aborted) throw new CancelledError();
-    if (code !== 0)
+    if (code !== 0) {
+      const log = ff.logTail();
+      const missing = /Decoder \(codec ([^)]*)\) not found/.exec(log);
+      if (missing) checkCodec(name, args.includes("-vn") ? "audio" : "video", "none", log);
       throw new BadInputError(
-        `"${name}" could not be decoded (ffmpeg exit ${code}): the file may be damaged.`,
+        `"${name}" could not be decoded (ffmpeg exit ${code}): the file is damaged or incomplete. ` +
+          "Re-download or re-export it.",
         {
           file: name,
-          log: ff.logTail().slice(-1500),
+          log: log.slice(-1500),
         },
       );
-    return await ff.readFile(out);
+    }
+    const log = ff.logTail(); // errors the decoder recovered from (see checkComplete)
+    return { bytes: await ff.readFile(out), log };
   } finally {
     await ff.deleteFile(out).catch(() => undefined);
   }
 }
 
 export async function probeMedia(ff: FfmpegSession, name: string, data: Uint8Array): Promise<MediaInfo> {
-  return withInput(ff, name, data, (path) => probePath(ff, path, name));
+  return withInput(ff, name, data, async (path) => {
+    const { log: _log, ...info } = await probePath(ff, path, name);
+    return info;
+  });
 }
 
 export interface Trim {
@@ -182,7 +240,57 @@ export interface DecodedVideo {
   info: MediaInfo;
 }
 
-const even = (x: number) => Math.max(2, 2 * Math.round(x / 2));
+/**
+ * Frames of a binary PPM stream ("P6\n<w> <h>\n255\n" + w·h·3 bytes per frame, ffmpeg's `ppm` encoder), headers
+ * stripped in place. ffmpeg applies a file's rotation (an MP4 display matrix, a JPEG's EXIF orientation) while
+ * decoding, so the picture that comes out can be h×w where the probe said w×h: PPM makes the output say its own
+ * size. A trailing partial frame is dropped; frames of different sizes are refused.
+ */
+export function parsePpmFrames(
+  bytes: Uint8Array,
+  name: string,
+): { data: Uint8Array; width: number; height: number; numFrames: number } {
+  let r = 0;
+  let w = 0;
+  let width = 0;
+  let height = 0;
+  let numFrames = 0;
+  const token = (): number | string | null => {
+    while (
+      r < bytes.length &&
+      (bytes[r] === 0x20 || bytes[r] === 0x0a || bytes[r] === 0x0d || bytes[r] === 0x09)
+    )
+      r++;
+    const start = r;
+    while (r < bytes.length && r - start < 12 && bytes[r]! > 0x20) r++;
+    if (r === start || r >= bytes.length) return null;
+    const t = String.fromCharCode(...bytes.subarray(start, r));
+    return /^\d+$/.test(t) ? Number(t) : t;
+  };
+  while (r < bytes.length) {
+    const at = r;
+    const [magic, fw, fh, max] = [token(), token(), token(), token()];
+    if (magic === null) break;
+    if (magic !== "P6" || typeof fw !== "number" || typeof fh !== "number" || max !== 255 || fw < 1 || fh < 1)
+      throw new BadInputError(`"${name}": the decoder returned an unreadable picture (at byte ${at}).`, {
+        file: name,
+      });
+    r++; // the single whitespace byte after maxval
+    if (numFrames === 0) [width, height] = [fw, fh];
+    else if (fw !== width || fh !== height)
+      throw new BadInputError(
+        `"${name}" changes its picture size mid-stream (${width}×${height} → ${fw}×${fh}): re-encode it.`,
+        { file: name },
+      );
+    const n = fw * fh * 3;
+    if (r + n > bytes.length) break;
+    bytes.copyWithin(w, r, r + n);
+    w += n;
+    r += n;
+    numFrames++;
+  }
+  return { data: bytes.subarray(0, w), width, height, numFrames };
+}
 
 function trimArgs(t: Trim): string[] {
   const args: string[] = [];
@@ -222,32 +330,53 @@ export async function decodeVideo(
           file: name,
         },
       );
+    checkCodec(name, "video", v.codec, info.log);
     checkTrim(name, opts, info.durationS);
     const total = info.durationS ?? Number.POSITIVE_INFINITY;
     const start = opts.startS ?? 0;
     const seconds = Math.min(opts.durationS ?? total, total - start);
     const expectedFrames = Math.ceil(seconds * v.fps) + 1;
     const maxBytes = opts.maxBytes ?? 512 * 1024 ** 2;
-    let { width, height } = v;
-    let scaledFrom: DecodedVideo["scaledFrom"] = null;
-    if (width * height * 3 * expectedFrames > maxBytes) {
-      const k = Math.sqrt(maxBytes / (width * height * 3 * expectedFrames));
-      scaledFrom = { width, height };
-      width = even(width * k);
-      height = even(height * k);
-    }
     const filters = [`fps=${v.fps}`];
-    if (scaledFrom) filters.push(`scale=${width}:${height}:flags=area`);
-    const out = `frames${counter}.rgb`;
-    const bytes = await decodeTo(
+    let scale = 1;
+    if (v.width * v.height * 3 * expectedFrames > maxBytes) {
+      scale = Math.sqrt(maxBytes / (v.width * v.height * 3 * expectedFrames));
+      // relative to the picture after ffmpeg's rotation (iw/ih), so a rotated video keeps its aspect
+      filters.push(
+        `scale=2*trunc(iw*${scale.toFixed(6)}/2+0.5):2*trunc(ih*${scale.toFixed(6)}/2+0.5):flags=area`,
+      );
+    }
+    const out = `frames${counter}.ppm`;
+    const decoded = await decodeTo(
       ff,
       name,
-      [...trimArgs(opts), "-i", path, "-an", "-vf", filters.join(","), "-f", "rawvideo", "-pix_fmt", "rgb24"],
+      [
+        ...trimArgs(opts),
+        "-i",
+        path,
+        "-an",
+        "-vf",
+        filters.join(","),
+        "-pix_fmt",
+        "rgb24",
+        "-c:v",
+        "ppm",
+        "-f",
+        "image2pipe",
+      ],
       out,
       opts.signal,
     );
-    const frameBytes = width * height * 3;
-    const numFrames = Math.floor(bytes.byteLength / frameBytes);
+    const { log } = decoded;
+    const { data, width, height, numFrames } = parsePpmFrames(decoded.bytes, name);
+    // the source as displayed (rotation applied), when it had to be scaled down
+    const turned = width !== height && v.width !== v.height && width > height !== v.width > v.height;
+    const scaledFrom =
+      scale < 1
+        ? turned
+          ? { width: v.height, height: v.width }
+          : { width: v.width, height: v.height }
+        : null;
     if (numFrames < 1)
       throw new BadInputError(
         `No frames could be decoded from "${name}" in the chosen range: move the trim start.`,
@@ -255,8 +384,9 @@ export async function decodeVideo(
           file: name,
         },
       );
+    if (Number.isFinite(seconds)) checkComplete(name, numFrames / v.fps, seconds, log);
     return {
-      data: bytes.byteLength === numFrames * frameBytes ? bytes : bytes.slice(0, numFrames * frameBytes),
+      data,
       numFrames,
       width,
       height,
@@ -290,23 +420,24 @@ export async function decodeImage(
       throw new BadInputError(`"${name}" has no picture: pick an image file (PNG, JPEG, WebP).`, {
         file: name,
       });
+    checkCodec(name, "video", v.codec, info.log);
     const maxPixels = opts.maxPixels ?? 64 * 1024 ** 2;
     if (v.width * v.height > maxPixels)
       throw new BadInputError(
         `"${name}" is ${v.width}×${v.height}, over the ${maxPixels.toLocaleString("en-US")}-pixel limit: use a smaller image.`,
       );
-    const out = `image${counter}.rgb`;
-    const bytes = await decodeTo(
+    const out = `image${counter}.ppm`;
+    const { bytes } = await decodeTo(
       ff,
       name,
-      ["-i", path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24"],
+      ["-i", path, "-frames:v", "1", "-pix_fmt", "rgb24", "-c:v", "ppm", "-f", "image2pipe"],
       out,
       opts.signal,
     );
-    const need = v.width * v.height * 3;
-    if (bytes.byteLength < need)
-      throw new BadInputError(`"${name}": the image could not be decoded.`, { file: name });
-    return { data: bytes.subarray(0, need), width: v.width, height: v.height, info };
+    // EXIF orientation is applied by ffmpeg: a portrait photo comes out h×w (PPM says which)
+    const { data, width, height, numFrames } = parsePpmFrames(bytes, name);
+    if (numFrames < 1) throw new BadInputError(`"${name}": the image could not be decoded.`, { file: name });
+    return { data, width, height, info };
   });
 }
 
@@ -333,9 +464,10 @@ export async function decodeAudio(
       throw new BadInputError(`"${name}" has no audio stream: pick an audio file (WAV, MP3, OGG…).`, {
         file: name,
       });
+    checkCodec(name, "audio", a.codec, info.log);
     checkTrim(name, opts, info.durationS);
     const out = `audio${counter}.f32`;
-    const bytes = await decodeTo(
+    const { bytes, log } = await decodeTo(
       ff,
       name,
       [
@@ -362,6 +494,11 @@ export async function decodeAudio(
       throw new BadInputError(`No audio could be decoded from "${name}" in the chosen range.`, {
         file: name,
       });
+    if (info.durationS !== null) {
+      const start = opts.startS ?? 0;
+      const want = Math.min(opts.durationS ?? Number.POSITIVE_INFINITY, info.durationS - start);
+      checkComplete(name, n / a.sampleRate, want, log);
+    }
     const channels = Array.from({ length: nc }, (_, c) => {
       const ch = new Float32Array(n);
       for (let i = 0; i < n; i++) ch[i] = all[i * nc + c]!;

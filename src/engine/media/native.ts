@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { BadInputError, CancelledError, UnsupportedError } from "../errors.js";
 import type { RgbImage } from "../preprocess/video/imagebind_image.js";
 import type { VideoFrames } from "../preprocess/video/imagebind_video.js";
+import { parsePpmFrames } from "./decode.js";
 import type { FfmpegSession } from "./mux.js";
 
 const MAX_DECODED_BYTES = 2 * 1024 ** 3;
@@ -19,6 +20,8 @@ function run(
   args: readonly string[],
   signal?: AbortSignal,
 ): Promise<{ stdout: Buffer; stderr: string }> {
+  const at = args.indexOf("-i"); // ffprobe takes the input last
+  const input = (at >= 0 ? args[at + 1] : args.at(-1)) ?? "the input";
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], signal });
     const out: Buffer[] = [];
@@ -55,7 +58,7 @@ function run(
       else
         reject(
           new BadInputError(
-            `${bin} could not read the input (exit ${code}): ${err.trim().split("\n").slice(-3).join(" | ")}`,
+            `${bin} could not read ${input} (exit ${code}): ${err.trim().split("\n").slice(-3).join(" | ")}`,
           ),
         );
     });
@@ -64,6 +67,9 @@ function run(
 
 interface ProbeStream {
   codec_type: string;
+  /** Absent when ffmpeg has no decoder for the stream (unknown FourCC / format tag). */
+  codec_name?: string;
+  codec_tag_string?: string;
   width?: number;
   height?: number;
   avg_frame_rate?: string;
@@ -87,6 +93,24 @@ async function probe(path: string): Promise<{ streams: ProbeStream[]; duration: 
   return { streams: j.streams ?? [], duration: Number(j.format?.duration ?? Number.NaN) };
 }
 
+function checkCodec(path: string, s: ProbeStream, convert: string): void {
+  if (s.codec_name && s.codec_name !== "none") return;
+  const tag = s.codec_tag_string && s.codec_tag_string !== "[0][0][0][0]" ? ` (${s.codec_tag_string})` : "";
+  throw new BadInputError(
+    `${path} uses a${s.codec_type === "audio" ? "n audio" : " video"} codec ffmpeg cannot decode${tag}: convert it to ${convert} first`,
+    { file: path },
+  );
+}
+
+/** Refuse a decode that logged errors and delivered under 90% of the declared duration (a damaged file). */
+function checkComplete(path: string, got: number, expected: number, stderr: string): void {
+  if (!(expected > 0) || got >= 0.9 * expected || !stderr.trim()) return;
+  throw new BadInputError(
+    `${path} is damaged: only ${got.toFixed(2)} s of its ${expected.toFixed(2)} s could be decoded; re-download or re-export it`,
+    { file: path, decodedS: got, expectedS: expected },
+  );
+}
+
 function rate(r: string | undefined): number {
   if (!r) return Number.NaN;
   const [a, b] = r.split("/").map(Number);
@@ -101,31 +125,49 @@ export async function decodeVideoFile(
   const { streams, duration } = await probe(path);
   const v = streams.find((s) => s.codec_type === "video");
   if (!v?.width || !v.height) throw new BadInputError(`${path} has no video stream`);
+  checkCodec(path, v, "H.264 MP4 or WebM");
   const fps = rate(v.avg_frame_rate) || rate(v.r_frame_rate);
   if (!(fps > 0)) throw new BadInputError(`${path}: cannot determine the frame rate`);
   const args = ["-v", "error", "-i", path];
   if (opts.maxSeconds) args.push("-t", String(opts.maxSeconds));
   // constant frame rate output: variable-frame-rate inputs are resampled to their average rate
-  args.push("-vf", `fps=${v.avg_frame_rate ?? fps}`, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1");
-  const { stdout } = await run("ffmpeg", args, opts.signal);
-  const frameBytes = v.width * v.height * 3;
-  const numFrames = Math.floor(stdout.length / frameBytes);
+  // PPM frames carry their size: ffmpeg applies the display matrix (portrait phone videos come out h×w)
+  args.push(
+    "-vf",
+    `fps=${v.avg_frame_rate ?? fps}`,
+    "-pix_fmt",
+    "rgb24",
+    "-c:v",
+    "ppm",
+    "-f",
+    "image2pipe",
+    "pipe:1",
+  );
+  const { stdout, stderr } = await run("ffmpeg", args, opts.signal);
+  const { data, width, height, numFrames } = parsePpmFrames(stdout, path);
   if (numFrames < 1) throw new BadInputError(`${path}: no frames could be decoded`);
+  if (Number.isFinite(duration))
+    checkComplete(path, numFrames / fps, Math.min(duration, opts.maxSeconds ?? duration), stderr);
   return {
-    data: new Uint8Array(stdout.buffer, stdout.byteOffset, numFrames * frameBytes),
+    data,
     numFrames,
-    height: v.height,
-    width: v.width,
+    height,
+    width,
     fps,
     durationS: Number.isFinite(duration) ? duration : numFrames / fps,
   };
 }
 
-/** Decode the first frame of an image (PNG, JPEG, WebP …) as RGB24; EXIF rotation is applied by ffmpeg. */
+/**
+ * Decode the first frame of an image (PNG, JPEG, WebP …) as RGB24. An alpha channel is dropped (as PIL's
+ * `convert("RGB")`); an EXIF orientation is applied by ffmpeg, so the picture is upright as a viewer shows it
+ * (upstream ImageBind's `Image.open` would not rotate it). test/reliability/media-inputs.test.ts pins both.
+ */
 export async function decodeImageFile(path: string): Promise<RgbImage> {
   const { streams } = await probe(path);
   const v = streams.find((s) => s.codec_type === "video");
   if (!v?.width || !v.height) throw new BadInputError(`${path} is not an image ffmpeg can read`);
+  checkCodec(path, v, "PNG or JPEG");
   const { stdout } = await run("ffmpeg", [
     "-v",
     "error",
@@ -133,31 +175,30 @@ export async function decodeImageFile(path: string): Promise<RgbImage> {
     path,
     "-frames:v",
     "1",
-    "-f",
-    "rawvideo",
     "-pix_fmt",
     "rgb24",
+    "-c:v",
+    "ppm",
+    "-f",
+    "image2pipe",
     "pipe:1",
   ]);
-  if (stdout.length < v.width * v.height * 3)
-    throw new BadInputError(`${path}: the image could not be decoded`);
-  return {
-    data: new Uint8Array(stdout.buffer, stdout.byteOffset, v.width * v.height * 3),
-    width: v.width,
-    height: v.height,
-  };
+  const { data, width, height, numFrames } = parsePpmFrames(stdout, path);
+  if (numFrames < 1) throw new BadInputError(`${path}: the image could not be decoded`);
+  return { data, width, height };
 }
 
 /** Decode audio as float32 channels at the file's own sample rate. */
 export async function decodeAudioFile(
   path: string,
 ): Promise<{ channels: Float32Array[]; sampleRate: number }> {
-  const { streams } = await probe(path);
+  const { streams, duration } = await probe(path);
   const a = streams.find((s) => s.codec_type === "audio");
   if (!a?.sample_rate || !a.channels) throw new BadInputError(`${path} has no audio stream`);
+  checkCodec(path, a, "WAV, MP3, AAC or Opus");
   const sr = Number(a.sample_rate);
   const nc = a.channels;
-  const { stdout } = await run("ffmpeg", [
+  const { stdout, stderr } = await run("ffmpeg", [
     "-v",
     "error",
     "-i",
@@ -170,6 +211,8 @@ export async function decodeAudioFile(
   ]);
   const all = new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.length));
   const n = Math.floor(all.length / nc);
+  if (n < 1) throw new BadInputError(`${path}: no audio could be decoded`, { file: path });
+  if (Number.isFinite(duration)) checkComplete(path, n / sr, duration, stderr);
   const channels = Array.from({ length: nc }, (_, c) => {
     const ch = new Float32Array(n);
     for (let i = 0; i < n; i++) ch[i] = all[i * nc + c];

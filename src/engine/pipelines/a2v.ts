@@ -9,7 +9,15 @@ import type { AlignTarget } from "../aligner/hook.js";
 import { BadInputError, CancelledError } from "../errors.js";
 import { resampleChannels } from "../preprocess/audio/resample.js";
 import { predictNoiseCfgVideo, type VideoGeometry, videoEmbedPath, videoGeometry } from "./animatediff.js";
-import { bad, checkAlignerCore, checkLatent, checkSampling, checkWeights } from "./checks.js";
+import {
+  bad,
+  checkAlignerCore,
+  checkAudioInput,
+  checkLatent,
+  checkPrompt,
+  checkSampling,
+  checkWeights,
+} from "./checks.js";
 import type { EventSink, RunName } from "./events.js";
 import { type AlignerCore, guidedRun } from "./guided_run.js";
 import type { ImageBindEncoders } from "./imagebind_encoders.js";
@@ -113,10 +121,9 @@ export function checkA2VRequest(r: A2VRequest): void {
   const a = r.audio;
   if (!a || a.channels.length === 0 || a.channels[0].length === 0)
     bad("Audio→video needs an audio clip: pick or drop an audio file.");
-  if (!(a.sampleRate >= 1000 && a.sampleRate <= 384000))
-    bad(`Audio sample rate must be 1–384 kHz (got ${a.sampleRate} Hz).`);
-  if (a.channels.some((c) => c.length !== a.channels[0].length)) bad("Audio channels differ in length.");
-  if (a.channels[0].length / a.sampleRate > 600) bad("Audio longer than 10 minutes: trim it first.");
+  checkAudioInput(a, "The condition audio");
+  checkPrompt(r.prompt);
+  if (r.negativePrompt !== undefined) checkPrompt(r.negativePrompt, "The negative prompt");
   checkSampling(r);
   checkVideoOutput(r);
   if (r.audioClipDuration !== undefined && !(r.audioClipDuration > 0 && r.audioClipDuration <= 10))

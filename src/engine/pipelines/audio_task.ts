@@ -11,7 +11,16 @@ import type { VideoFrames } from "../preprocess/video/imagebind_video.js";
 import { audioEmbedPath } from "./audio_embed.js";
 import type { AudioTaskEngine } from "./audio_engine.js";
 import { type AudioLDMModels, audioGeometry, predictNoiseCfg } from "./audioldm.js";
-import { bad, checkAlignerCore, checkLatent, checkSampling, checkWeights } from "./checks.js";
+import {
+  bad,
+  checkAlignerCore,
+  checkImageInput,
+  checkLatent,
+  checkPrompt,
+  checkSampling,
+  checkVideoFrames,
+  checkWeights,
+} from "./checks.js";
 import type { EventSink, RunName } from "./events.js";
 import { type AlignerCore, guidedRun } from "./guided_run.js";
 import { randn } from "./noise.js";
@@ -78,9 +87,13 @@ export const DEFAULT_AUDIO_ALIGNER: Readonly<AlignerSettings> = Object.freeze({
 
 /** # 1. reject impossible requests before any model runs (diffusers `check_inputs`). */
 export function checkAudioRequest(r: AudioRequest): void {
+  checkPrompt(r.prompt);
+  if (r.negativePrompt !== undefined) checkPrompt(r.negativePrompt, "The negative prompt");
   if (r.task === "v2a" && !r.video) bad("Video→audio needs a video: pick or drop a video file.");
   if (r.task === "i2a" && !r.image) bad("Image→audio needs an image: pick or drop an image file.");
   if (r.task === "t2a" && !r.prompt.trim()) bad("Text→audio needs a prompt: describe the sound to generate.");
+  if (r.task === "v2a" && r.video) checkVideoFrames(r.video, "The condition video");
+  if (r.task === "i2a" && r.image) checkImageInput(r.image, "The condition image");
   checkSampling(r);
   if (r.durationS !== undefined && !(r.durationS > 0 && r.durationS <= 60))
     bad(`Duration must be between 0 and 60 seconds (got ${r.durationS}).`);

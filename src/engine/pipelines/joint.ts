@@ -27,7 +27,7 @@ import { predictNoiseCfgVideo, videoEmbedPath, videoGeometry } from "./animatedi
 import { audioEmbedPath } from "./audio_embed.js";
 import type { AudioTaskEngine } from "./audio_engine.js";
 import { audioGeometry, predictNoiseCfg } from "./audioldm.js";
-import { bad, checkGuidanceScale, checkLatent, checkSampling, checkWeights } from "./checks.js";
+import { bad, checkGuidanceScale, checkLatent, checkPrompt, checkSampling, checkWeights } from "./checks.js";
 import type { EventSink, RunName } from "./events.js";
 import { type JointLoopState, jointLoop } from "./joint_loop.js";
 import { randn } from "./noise.js";
@@ -107,6 +107,8 @@ export const DEFAULT_JOINT_ALIGNER: Readonly<JointAlignerSettings> = Object.free
 
 /** # 1. reject impossible requests before any model runs. */
 export function checkJointRequest(r: JointRequest): void {
+  checkPrompt(r.prompt);
+  if (r.negativePrompt !== undefined) checkPrompt(r.negativePrompt, "The negative prompt");
   if (!r.prompt.trim()) bad("Joint generation needs a prompt: describe the scene and its sound.");
   for (const [m, n] of [
     ["audio", r.audioSteps],
