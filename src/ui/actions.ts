@@ -63,7 +63,7 @@ export const actions: readonly Action[] = Object.freeze([
     label: "Cancel generation",
     perform: onTask((studio, task) => studio.cancel(task)),
   },
-  preset(PresetId.Official, "Official V2A settings"),
+  preset(PresetId.Official, "The paper's settings for this task"),
   preset(PresetId.Fast, "Fast preview"),
   {
     name: "compare.toggle",

@@ -12,6 +12,7 @@ import { App } from "./App.js";
 import { type ActionContext, dispatch, dispatchKey } from "./actions.js";
 import { createCommands } from "./commands.js";
 import { StudioProvider } from "./context.js";
+import { startOffline } from "./offline.js";
 import { createStudioStore } from "./store.js";
 import { createStudioCommands } from "./studio/commands.js";
 import { openGalleryDb } from "./studio/gallery-db.js";
@@ -59,4 +60,5 @@ createRoot(document.getElementById("root")!).render(
 );
 
 void ctx.commands.probe();
+startOffline();
 void ctx.studio.loadGallery();

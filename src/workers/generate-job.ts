@@ -13,14 +13,13 @@ import type { OrtModule } from "../engine/ops/onnx/session.js";
 import { TfjsOps } from "../engine/ops/tfjs.js";
 import { opfsCache } from "../engine/packs/cache-opfs.js";
 import { type PackSource, packFromCache, packFromUrl } from "../engine/packs/loader.js";
-import type { AudioTaskEngine } from "../engine/pipelines/audio_engine.js";
-import { type AudioRequest, checkAudioRequest, runAudioTask } from "../engine/pipelines/audio_task.js";
 import type { PipelineEvent } from "../engine/pipelines/events.js";
 import type { JobEvent } from "../engine/runtime/job.js";
 import type { Runtime } from "../engine/runtime/runtime.js";
 import { startTfjsWasm } from "../engine/runtime/tfjs-backend.js";
-import { openAudioEngine } from "../engine/session.js";
+import { EngineCache } from "./engine-cache.js";
 import type { EngineMemory, GenerateParams, GenerateResult, PackChoice } from "./generate-schemas.js";
+import { taskRequest } from "./generate-tasks.js";
 import type { HostJobContext } from "./host.js";
 
 /** Where the app serves the bundled pack, relative to its base URL (public/models/default/). */
@@ -32,12 +31,6 @@ export interface GenerateDeps {
   tfjsWasm: string;
   /** Absolute URL of the bundled pack's folder. */
   bundledUrl: string;
-}
-
-interface OpenEngine {
-  key: string;
-  packId: string;
-  engine: Promise<AudioTaskEngine>;
 }
 
 const packKey = (p: PackChoice, ep: string, grad: string) =>
@@ -75,7 +68,7 @@ export function serializedOrt(ort: OrtModule): OrtModule {
 const asJobEvent = (e: PipelineEvent): JobEvent => e;
 
 export function generateJobs(deps: GenerateDeps) {
-  let open: OpenEngine | null = null;
+  const cache = new EngineCache();
   let ort: OrtModule | null = null; // one queue for every session of this worker
 
   async function source(p: PackChoice, signal: AbortSignal): Promise<PackSource> {
@@ -83,7 +76,6 @@ export function generateJobs(deps: GenerateDeps) {
     return packFromCache(await opfsCache(), p.id);
   }
 
-  /** The engine of `choice`, opened on first use; a different pack closes the previous engine first. */
   /** Puts tfjs on the backend the gradient path asked for ("auto": the runtime's own). */
   async function gradBackend(rt: Runtime, want: "auto" | "wasm"): Promise<string> {
     const name = want === "wasm" ? "wasm" : rt.report.tfjs.backend;
@@ -93,109 +85,47 @@ export function generateJobs(deps: GenerateDeps) {
     return tf.getBackend();
   }
 
-  async function engineFor(
-    choice: PackChoice,
-    ep: "webgpu" | "wasm",
-    grad: string,
-    ctx: HostJobContext,
-  ): Promise<{ e: OpenEngine; fresh: boolean }> {
-    const key = packKey(choice, ep, grad);
-    if (open?.key === key) {
-      try {
-        await open.engine;
-        return { e: open, fresh: false };
-      } catch {
-        open = null; // a failed or cancelled load is retried below
-      }
-    }
-    if (open) {
-      const old = open;
-      open = null;
-      const engine = await old.engine.catch(() => null);
-      await engine?.dispose();
-      engine?.grad.dispose(); // the executor's cached weights on the device
-    }
-    ctx.emit({ type: "phase", phase: "loading", message: key });
-    ort ??= serializedOrt((await deps.runtime()).ort as unknown as OrtModule);
-    const pack = await source(choice, ctx.signal);
-    const engine = openAudioEngine(
-      pack,
-      {
-        forward: {
-          kind: "onnx",
-          ort: serializedOrt(ort),
-          session: { executionProviders: [ep] },
-        },
-        grad: new TfjsOps(),
-      },
-      {
-        signal: ctx.signal,
-        onProgress: (e) =>
-          ctx.emit({ type: "progress", phase: "loading", done: e.bytes, total: Math.max(1, e.totalBytes) }),
-      },
-    );
-    const entry: OpenEngine = { key, packId: pack.id, engine };
-    open = entry;
-    engine.catch(() => {
-      if (open === entry) open = null;
-    });
-    await engine;
-    return { e: entry, fresh: true };
-  }
-
   return {
     generate: async (p: GenerateParams, ctx: HostJobContext): Promise<GenerateResult> => {
-      const request: AudioRequest = {
-        task: p.task,
-        prompt: p.prompt,
-        negativePrompt: p.negativePrompt,
-        durationS: p.durationS,
-        seed: p.seed,
-        steps: p.steps,
-        guidanceScale: p.guidanceScale,
-        aligner: p.aligner,
-        compare: p.compare,
-        previewEvery: p.previewEvery,
-        video: p.video,
-        image: p.image,
-      };
-      checkAudioRequest(request); // before any weight loads (STYLE.md 15)
+      const task = taskRequest(p); // checked before any weight loads (STYLE.md 15)
       const t0 = performance.now();
       const rt = await deps.runtime();
       const ep = rt.device && p.executor !== "wasm" ? "webgpu" : "wasm";
       const grad = await gradBackend(rt, p.gradExecutor ?? "auto");
-      const { e, fresh } = await engineFor(p.pack, ep, grad, ctx);
-      const engine = await e.engine;
-      const t1 = performance.now();
-      const result = await runAudioTask(engine, request, {
-        signal: ctx.signal,
-        onEvent: (ev) => {
-          if (ev.type === "preview")
-            ctx.emitTransfer(asJobEvent(ev), [ev.preview.data.buffer as ArrayBuffer]);
-          else ctx.emit(asJobEvent(ev));
+      ort ??= serializedOrt(rt.ort as unknown as OrtModule);
+      const queued = ort;
+      const key = packKey(p.pack, ep, grad);
+      const { engines, packId, fresh } = await cache.get({
+        key,
+        kind: task.kind,
+        source: () => {
+          ctx.emit({ type: "phase", phase: "loading", message: key });
+          return source(p.pack, ctx.signal);
+        },
+        exec: () => ({
+          forward: { kind: "onnx", ort: queued, session: { executionProviders: [ep] } },
+          grad: new TfjsOps(),
+        }),
+        load: {
+          signal: ctx.signal,
+          onProgress: (e) =>
+            ctx.emit({ type: "progress", phase: "loading", done: e.bytes, total: Math.max(1, e.totalBytes) }),
         },
       });
-      const runs: GenerateResult["runs"] = {};
-      for (const name of ["vanilla", "guided"] as const) {
-        const r = result.runs[name];
-        if (!r) continue;
-        runs[name] = {
-          waveform: r.waveform,
-          sampleRate: r.sampleRate,
-          scores: r.scores,
-          loss: r.loss,
-          lossCurve: r.lossCurve,
-          ...(r.promptNorm === undefined ? {} : { promptNorm: r.promptNorm }),
-        };
-        ctx.transfer(r.waveform.buffer as ArrayBuffer);
+      const t1 = performance.now();
+      const onEvent = (ev: PipelineEvent) => {
+        if (ev.type === "preview") ctx.emitTransfer(asJobEvent(ev), [ev.preview.data.buffer as ArrayBuffer]);
+        else ctx.emit(asJobEvent(ev));
+      };
+      const out = await task.run(engines, { signal: ctx.signal, onEvent });
+      for (const r of Object.values(out.runs)) {
+        if (r?.waveform) ctx.transfer(r.waveform.buffer as ArrayBuffer);
+        if (r?.frames) ctx.transfer(r.frames.data.buffer as ArrayBuffer);
       }
       return {
-        task: result.task,
-        packId: e.packId,
-        prompt: result.prompt,
-        autoPrompt: result.autoPrompt,
-        durationS: result.durationS,
-        runs,
+        ...out,
+        task: p.task,
+        packId,
         executors: { forward: `onnxruntime-web ${ep}`, grad: `tfjs ${grad}` },
         loadMs: fresh ? Math.round(t1 - t0) : 0,
         runMs: Math.round(performance.now() - t1),
@@ -210,7 +140,7 @@ export function generateJobs(deps: GenerateDeps) {
         numBytes: m.numBytes,
         numDataBuffers: m.numDataBuffers,
         ...(m.numBytesInGPU === undefined ? {} : { numBytesInGPU: m.numBytesInGPU }),
-        engines: open ? 1 : 0,
+        engines: cache.count,
       };
     },
   };

@@ -2,8 +2,14 @@
  * The media worker's studio jobs: input decoding with ffmpeg.wasm and AV-align. Farnebäck flow runs on this
  * worker's thread, so the trajectory yields after every frame and the heartbeat keeps flowing on long inputs.
  */
-import { CancelledError } from "../engine/errors.js";
-import { decodeAudio, decodeImage, decodeVideo, type MediaInfo } from "../engine/media/decode.js";
+import { BadInputError, CancelledError } from "../engine/errors.js";
+import {
+  checkInputSize,
+  decodeAudio,
+  decodeImage,
+  decodeVideo,
+  type MediaInfo,
+} from "../engine/media/decode.js";
 import type { FfmpegHost } from "../engine/media/ffmpeg.js";
 import {
   AV_ALIGN_FIDELITY,
@@ -12,6 +18,7 @@ import {
   findLocalMaxTimes,
   peaksIoU,
 } from "../engine/metrics/av_align.js";
+import type { VideoFramesMsg } from "./generate-schemas.js";
 import type { HostJobContext } from "./host.js";
 import type { AvAlignParams, AvAlignResult, DecodeParams, DecodeResult } from "./media-schemas.js";
 
@@ -28,6 +35,7 @@ export function mediaJobs(ffmpeg: FfmpegHost) {
   return {
     decode: async (p: DecodeParams, ctx: HostJobContext): Promise<DecodeResult> => {
       ctx.emit({ type: "phase", phase: "decoding", message: p.name });
+      checkInputSize(p.name, p.file.size); // before reading a multi-gigabyte file into memory
       const data = new Uint8Array(await p.file.arrayBuffer());
       const trim = { startS: p.startS, durationS: p.durationS, signal: ctx.signal };
       return ffmpeg.use(
@@ -71,32 +79,37 @@ export function mediaJobs(ffmpeg: FfmpegHost) {
     },
 
     "av-align": async (p: AvAlignParams, ctx: HostJobContext): Promise<AvAlignResult> => {
-      const { data, numFrames, width, height, fps } = p.video;
-      ctx.emit({ type: "phase", phase: "optical flow" });
-      const flow = new FlowTrajectory(width, height, "rgb");
-      const frameBytes = width * height * 3;
-      for (let f = 0; f < numFrames; f++) {
-        if (ctx.signal.aborted) throw new CancelledError();
-        flow.push(data.subarray(f * frameBytes, (f + 1) * frameBytes));
-        ctx.emit({ type: "progress", phase: "optical flow", done: f + 1, total: numFrames });
-        await yieldToLoop();
-      }
-      const videoPeaks = findLocalMaxTimes(flow.trajectory, fps);
-      ctx.emit({ type: "phase", phase: "onsets" });
+      const peaksOf = new Map<VideoFramesMsg, number[]>();
+      const videoPeaks = async (v: VideoFramesMsg): Promise<number[]> => {
+        const known = peaksOf.get(v);
+        if (known) return known;
+        const { data, numFrames, width, height, fps } = v;
+        ctx.emit({ type: "phase", phase: "optical flow" });
+        const flow = new FlowTrajectory(width, height, "rgb");
+        const frameBytes = width * height * 3;
+        for (let f = 0; f < numFrames; f++) {
+          if (ctx.signal.aborted) throw new CancelledError();
+          flow.push(data.subarray(f * frameBytes, (f + 1) * frameBytes));
+          ctx.emit({ type: "progress", phase: "optical flow", done: f + 1, total: numFrames });
+          await yieldToLoop();
+        }
+        const peaks = findLocalMaxTimes(flow.trajectory, fps);
+        peaksOf.set(v, peaks);
+        return peaks;
+      };
       const results: AvAlignResult["results"] = [];
       for (const a of p.audios) {
+        const video = a.video ?? p.video;
+        if (!video) throw new BadInputError(`AV-align of "${a.name}" needs a video: none was given.`);
+        const vPeaks = await videoPeaks(video);
         if (ctx.signal.aborted) throw new CancelledError();
+        ctx.emit({ type: "phase", phase: "onsets" });
         const audioPeaks = detectAudioPeaks({ channels: a.waveform, sampleRate: a.sampleRate });
-        const iou = peaksIoU(audioPeaks, videoPeaks, fps);
-        results.push({ name: a.name, iou: Number.isNaN(iou) ? null : iou, audioPeaks });
+        const iou = peaksIoU(audioPeaks, vPeaks, video.fps);
+        results.push({ name: a.name, videoPeaks: vPeaks, iou: Number.isNaN(iou) ? null : iou, audioPeaks });
         await yieldToLoop();
       }
-      return {
-        fps,
-        videoPeaks,
-        results,
-        fidelity: `${AV_ALIGN_FIDELITY.status}: ${AV_ALIGN_FIDELITY.reasons.join("; ")}`,
-      };
+      return { results, fidelity: `${AV_ALIGN_FIDELITY.status}: ${AV_ALIGN_FIDELITY.reasons.join("; ")}` };
     },
   };
 }

@@ -63,21 +63,28 @@ export const DecodeResultSchema = z.discriminatedUnion("kind", [
 ]);
 export type DecodeResult = z.infer<typeof DecodeResultSchema>;
 
+/** One video shared by every audio (V2A), or a video per item (A2V, joint: the generated frames). */
 export const AvAlignParamsSchema = z.object({
-  video: VideoFramesSchema,
+  video: VideoFramesSchema.optional(),
   audios: z
-    .array(z.object({ name: z.string(), waveform: float32Schema(), sampleRate: z.number().int().positive() }))
+    .array(
+      z.object({
+        name: z.string(),
+        waveform: float32Schema(),
+        sampleRate: z.number().int().positive(),
+        video: VideoFramesSchema.optional(),
+      }),
+    )
     .min(1)
     .max(8),
 });
 export type AvAlignParams = z.infer<typeof AvAlignParamsSchema>;
 
 export const AvAlignResultSchema = z.object({
-  fps: z.number(),
-  videoPeaks: z.array(z.number()),
   results: z.array(
     z.object({
       name: z.string(),
+      videoPeaks: z.array(z.number()),
       /** IoU of audio and video peaks; null when both lists are empty (the reference divides by zero). */
       iou: z.number().nullable(),
       audioPeaks: z.array(z.number()),

@@ -3,6 +3,7 @@ import { actions } from "../actions.js";
 import { useDispatch, useStudio } from "../context.js";
 import { CapabilityReport } from "./CapabilityReport.js";
 import { JobList } from "./JobList.js";
+import { OfflineStatus } from "./OfflineStatus.js";
 
 const selftests = actions.filter((a) => a.name.startsWith("selftest."));
 
@@ -33,6 +34,7 @@ export function SystemView() {
           </li>
         ))}
       </ul>
+      <OfflineStatus />
       <h3>Self-tests</h3>
       <div className="buttons">
         {selftests.map((a) => (

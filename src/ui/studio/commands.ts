@@ -4,29 +4,23 @@
  * slice through the reducers. Decoded inputs live in a registry here, not in the store.
  */
 import { ErrorCode, StudioError } from "../../engine/errors.js";
-import { decodeWav, encodeWav } from "../../engine/media/wav.js";
-import type { GenerateParams, GenerateResult } from "../../workers/generate-schemas.js";
+import type { GenerateParams } from "../../workers/generate-schemas.js";
 import type { DecodeResult } from "../../workers/media-schemas.js";
 import type { Commands } from "../commands.js";
 import type { StudioState, StudioStore } from "../store.js";
-import { exportMedia, saveBlob, stemOf } from "./exports.js";
+import { exportMedia, saveBlob } from "./exports.js";
 import type { GalleryDb } from "./gallery-db.js";
 import * as R from "./reducers.js";
+import { avAlignParams, blobsOf, metaOf, newId, resultFrom, resultFromGallery } from "./results.js";
 import {
   type InputSummary,
   type PresetIdType,
+  type RequestWithoutMedia,
   type SettingsFields,
   type StudioTaskId,
   validate,
 } from "./settings.js";
-import {
-  type InputView,
-  type ResultMeta,
-  type ResultRun,
-  type ResultView,
-  RUN_NAMES,
-  type RunName,
-} from "./state.js";
+import type { InputView, ResultView, RunName } from "./state.js";
 
 export type ExportKind = "mp4" | "webm" | "wav" | "png";
 
@@ -48,7 +42,7 @@ export interface StudioCommands {
   openEntry(id: string): Promise<void>;
   deleteEntry(id: string): Promise<void>;
   rerun(id: string): Promise<void>;
-  /** An object URL of the picked input (for its preview and the synced players), or null. */
+  /** An object URL of the picked input (for its preview), or null. */
   inputUrl(inputId: string): string | null;
   refreshPacks(): Promise<void>;
   /** The task whose tab is shown (null on Models/System/Gallery). */
@@ -66,14 +60,27 @@ const isCancel = (e: unknown) => e instanceof StudioError && e.code === ErrorCod
 const TASKS: readonly StudioTaskId[] = ["v2a", "i2a", "a2v", "joint"];
 const inputKind = (task: StudioTaskId): InputView["kind"] =>
   task === "i2a" ? "image" : task === "a2v" ? "audio" : "video";
-/** The model's window when the form leaves the duration to the input (AudioLDM's 10 s clips). */
-const DEFAULT_WINDOW_S = 10;
 
-let seq = 0;
-const newId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(++seq).toString(36)}`;
+/** The condition window when the form does not set one: AudioLDM's 10 s; for A2V the video's frames / fps. */
+function windowOf(task: StudioTaskId, f: SettingsFields): number {
+  if (task === "a2v") return Number(f.frames) / Number(f.fps) || 2;
+  return Number(f.durationS) || 10;
+}
 
 export function summaryOf(input: InputView | null): InputSummary | null {
   return input ? { kind: input.kind, ready: input.status === "ready", durationS: input.durationS } : null;
+}
+
+/** The request with its media attached (the condition the task needs). */
+function withMedia(request: RequestWithoutMedia, decoded: DecodeResult | null): GenerateParams | null {
+  if (request.task === "joint") return request;
+  if (request.task === "a2v")
+    return decoded?.kind === "audio"
+      ? { ...request, audio: { channels: decoded.channels, sampleRate: decoded.sampleRate } }
+      : null;
+  if (decoded?.kind === "video") return { ...request, video: decoded.frames };
+  if (decoded?.kind === "image") return { ...request, image: decoded.image };
+  return null;
 }
 
 export function createStudioCommands(commands: Commands, store: StudioStore, db: GalleryDb): StudioCommands {
@@ -82,12 +89,12 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
   const apply = (f: (s: StudioState["studio"]) => StudioState["studio"]) =>
     store.setState((s) => ({ studio: f(s.studio) }));
   const task = (t: StudioTaskId) => store.getState().studio.tasks[t];
+  const result = (id: string): ResultView | undefined => store.getState().studio.results[id];
 
   async function decode(t: StudioTaskId, id: string, startS: number): Promise<void> {
     const entry = inputs.get(id);
     const input = task(t).input;
     if (!entry || !input) return;
-    const window = Number(task(t).fields.durationS) || DEFAULT_WINDOW_S;
     apply((s) => R.patchInput(s, t, id, { status: "decoding", error: null, trimStartS: startS }));
     try {
       const r = await commands.run(
@@ -96,8 +103,7 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
           kind: input.kind,
           name: input.name,
           file: entry.file,
-          startS,
-          durationS: input.kind === "image" ? undefined : window,
+          ...(input.kind === "image" ? {} : { startS, durationS: windowOf(t, task(t).fields) }),
         },
         { label: `Decode ${input.name}` },
       );
@@ -125,98 +131,34 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
     }
   }
 
-  async function saveToGallery(result: ResultView): Promise<void> {
-    apply((s) => R.patchResult(s, result.id, { saved: "saving" }));
-    const blobs: Record<string, Blob> = {};
-    for (const run of RUN_NAMES) {
-      const r = result.runs[run];
-      if (r) blobs[`${run}.wav`] = r.wav;
-    }
-    if (result.inputFile) blobs.input = result.inputFile;
+  async function saveToGallery(r: ResultView): Promise<void> {
+    apply((s) => R.patchResult(s, r.id, { saved: "saving" }));
     try {
-      await db.save(metaOf(result), blobs);
-      apply((s) => R.galleryUpsert(R.patchResult(s, result.id, { saved: "saved" }), metaOf(result)));
+      await db.save(metaOf(r), blobsOf(r));
+      apply((s) => R.galleryUpsert(R.patchResult(s, r.id, { saved: "saved" }), metaOf(r)));
     } catch (e) {
-      apply((s) => R.patchResult(s, result.id, { saved: "failed" }));
+      apply((s) => R.patchResult(s, r.id, { saved: "failed" }));
       console.warn(`The result could not be saved to the gallery: ${message(e)}`);
     }
   }
 
-  /** AV-align of the input video against each run's audio (V2A); stored with the result when done. */
-  async function avAlign(
-    resultId: string,
-    frames: Extract<DecodeResult, { kind: "video" }>["frames"],
-  ): Promise<void> {
-    const result = store.getState().studio.results[resultId];
-    if (!result) return;
-    const audios = RUN_NAMES.flatMap((name) => {
-      const r = result.runs[name];
-      return r ? [{ name, waveform: r.waveform, sampleRate: r.sampleRate }] : [];
-    });
-    apply((s) => R.setAvAlign(s, resultId, { status: "running", byRun: {}, note: null }));
+  /** AV-align of the result's video/audio pairs; stored with the result (and its gallery entry) when done. */
+  async function avAlign(id: string, decoded: DecodeResult | null): Promise<void> {
+    const r = result(id);
+    const params = r ? avAlignParams(r, decoded) : null;
+    if (!r || !params) {
+      apply((s) => R.setAvAlign(s, id, { status: "n/a", byRun: {}, note: null }));
+      return;
+    }
     try {
-      const r = await commands.run("av-align", { video: frames, audios }, { label: "AV-align" });
-      const byRun = Object.fromEntries(r.results.map((x) => [x.name, x.iou]));
-      apply((s) => R.setAvAlign(s, resultId, { status: "done", byRun, note: r.fidelity }));
+      const out = await commands.run("av-align", params, { label: "AV-align" });
+      const byRun = Object.fromEntries(out.results.map((x) => [x.name, x.iou]));
+      apply((s) => R.setAvAlign(s, id, { status: "done", byRun, note: out.fidelity }));
     } catch (e) {
-      apply((s) => R.setAvAlign(s, resultId, { status: "failed", byRun: {}, note: message(e) }));
+      apply((s) => R.setAvAlign(s, id, { status: "failed", byRun: {}, note: message(e) }));
     }
-    const after = store.getState().studio.results[resultId];
+    const after = result(id);
     if (after?.saved === "saved") await db.updateMeta(metaOf(after)).catch(() => false);
-  }
-
-  function resultFrom(
-    t: StudioTaskId,
-    fields: SettingsFields,
-    input: InputView,
-    file: Blob,
-    r: GenerateResult,
-  ): ResultView {
-    const runs: ResultView["runs"] = {};
-    const scores: ResultMeta["scores"] = {};
-    for (const name of RUN_NAMES) {
-      const run = r.runs[name];
-      if (!run) continue;
-      const wav = encodeWav({ sampleRate: run.sampleRate, channels: [run.waveform] });
-      runs[name] = {
-        sampleRate: run.sampleRate,
-        waveform: run.waveform,
-        wav: new Blob([wav as Uint8Array<ArrayBuffer>], { type: "audio/wav" }),
-        scores: run.scores,
-        loss: run.loss,
-        lossCurve: run.lossCurve,
-        ...(run.promptNorm === undefined ? {} : { promptNorm: run.promptNorm }),
-      };
-      scores[name] = { scores: run.scores, loss: run.loss, lossCurve: run.lossCurve };
-    }
-    return {
-      id: newId("r"),
-      task: t,
-      createdAt: Date.now(),
-      title: `${stemOf(input.name)} · ${r.prompt}`,
-      settings: fields,
-      packId: r.packId,
-      prompt: r.prompt,
-      autoPrompt: r.autoPrompt,
-      durationS: r.durationS,
-      executors: r.executors,
-      runMs: r.runMs,
-      input: {
-        kind: input.kind,
-        name: input.name,
-        type: input.type,
-        trimStartS: input.trimStartS,
-        durationS: input.durationS,
-        width: input.width,
-        height: input.height,
-      },
-      scores,
-      avAlign:
-        t === "v2a" ? { status: "running", byRun: {}, note: null } : { status: "n/a", byRun: {}, note: null },
-      runs,
-      inputFile: file,
-      saved: null,
-    };
   }
 
   const self: StudioCommands = {
@@ -225,6 +167,10 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
     listen: (t, run) => apply((s) => R.setListen(s, t, run)),
     toggleListen: (t) =>
       apply((s) => R.setListen(s, t, s.tasks[t].listen === "guided" ? "vanilla" : "guided")),
+    currentTask: () => {
+      const tab = store.getState().tab;
+      return (TASKS as readonly string[]).includes(tab) ? (tab as StudioTaskId) : null;
+    },
     inputUrl: (id) => {
       const e = inputs.get(id);
       if (!e) return null;
@@ -238,10 +184,6 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
           ...s,
           packs: list.packs.filter((p) => p.complete).map((p) => ({ id: p.id, name: p.name })),
         }));
-    },
-    currentTask: () => {
-      const tab = store.getState().tab;
-      return (TASKS as readonly string[]).includes(tab) ? (tab as StudioTaskId) : null;
     },
 
     pickInput: async (t, file, opts = {}) => {
@@ -286,11 +228,9 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
       const { request } = validate(t, state.fields, summaryOf(state.input));
       const input = state.input;
       const entry = input ? inputs.get(input.id) : undefined;
-      const decoded = entry?.decoded;
-      if (!request || !input || !entry || !decoded) return;
-      const params: GenerateParams = { ...request };
-      if (decoded.kind === "video") params.video = decoded.frames;
-      if (decoded.kind === "image") params.image = decoded.image;
+      const decoded = entry?.decoded ?? null;
+      const params = request ? withMedia(request, decoded) : null;
+      if (!request || !params) return;
       const abort = new AbortController();
       aborts.set(t, abort);
       const token = newId("run");
@@ -310,10 +250,10 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
           signal: abort.signal,
           onEvent: (e) => apply((s) => R.runProgress(s, t, token, e)),
         });
-        const result = resultFrom(t, state.fields, input, entry.file, r);
-        apply((s) => R.addResult(R.runSettled(s, t, token, { status: "done" }), result, true));
-        await saveToGallery(result);
-        if (decoded.kind === "video") await avAlign(result.id, decoded.frames);
+        const view = resultFrom(t, state.fields, input, entry?.file ?? null, decoded, r);
+        apply((s) => R.addResult(R.runSettled(s, t, token, { status: "done" }), view, true));
+        await saveToGallery(view);
+        await avAlign(view.id, decoded);
       } catch (e) {
         apply((s) =>
           R.runSettled(
@@ -331,18 +271,16 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
     cancel: (t) => aborts.get(t)?.abort(),
 
     exportResult: async (resultId, kind, run) => {
-      const result = store.getState().studio.results[resultId];
-      if (!result) return;
-      const which = run ?? store.getState().studio.tasks[result.task].listen;
-      apply((s) => R.setExport(s, result.task, { status: "running", what: kind, error: null }));
+      const r = result(resultId);
+      if (!r) return;
+      const which = run ?? task(r.task).listen;
+      apply((s) => R.setExport(s, r.task, { status: "running", what: kind, error: null }));
       try {
-        const file = await exportMedia(commands, result, kind, which);
+        const file = await exportMedia(commands, r, kind, which);
         saveBlob(file.blob, file.name);
-        apply((s) =>
-          R.setExport(s, result.task, { status: "done", what: `${kind}: ${file.name}`, error: null }),
-        );
+        apply((s) => R.setExport(s, r.task, { status: "done", what: `${kind}: ${file.name}`, error: null }));
       } catch (e) {
-        apply((s) => R.setExport(s, result.task, { status: "failed", what: kind, error: message(e) }));
+        apply((s) => R.setExport(s, r.task, { status: "failed", what: kind, error: message(e) }));
       }
     },
 
@@ -359,25 +297,9 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
     openEntry: async (id) => {
       const meta = store.getState().studio.gallery.entries.find((e) => e.id === id);
       if (!meta) return;
-      if (!store.getState().studio.results[id]) {
-        const blobs = await db.blobs(id);
-        const runs: ResultView["runs"] = {};
-        for (const name of RUN_NAMES) {
-          const wav = blobs[`${name}.wav`];
-          const sc = meta.scores[name];
-          if (!wav || !sc) continue;
-          const decodedWav = decodeWav(new Uint8Array(await wav.arrayBuffer()));
-          const r: ResultRun = {
-            sampleRate: decodedWav.sampleRate,
-            waveform: decodedWav.channels[0]!,
-            wav,
-            ...sc,
-          };
-          runs[name] = r;
-        }
-        apply((s) =>
-          R.addResult(s, { ...meta, runs, inputFile: blobs.input ?? null, saved: "saved" }, false),
-        );
+      if (!result(id)) {
+        const view = await resultFromGallery(meta, await db.blobs(id));
+        apply((s) => R.addResult(s, view, false));
       }
       store.setState({ tab: meta.task });
       apply((s) => R.showResult(s, meta.task, id));
@@ -389,23 +311,15 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
     },
 
     rerun: async (id) => {
-      const meta =
-        store.getState().studio.results[id] ??
-        store.getState().studio.gallery.entries.find((e) => e.id === id);
+      const meta = result(id) ?? store.getState().studio.gallery.entries.find((e) => e.id === id);
       if (!meta) return;
-      const file = store.getState().studio.results[id]?.inputFile ?? (await db.blobs(id)).input ?? null;
+      const file = result(id)?.inputFile ?? (await db.blobs(id)).input ?? null;
       store.setState({ tab: meta.task });
       apply((s) => R.setFields(s, meta.task, meta.settings));
-      if (file && meta.input) {
+      if (file && meta.input)
         await self.pickInput(meta.task, file, { name: meta.input.name, trimStartS: meta.input.trimStartS });
-      }
       await self.generate(meta.task);
     },
   };
   return self;
-}
-
-export function metaOf(r: ResultView): ResultMeta {
-  const { runs: _runs, inputFile: _file, saved: _saved, ...meta } = r;
-  return meta;
 }

@@ -3,6 +3,7 @@
  * the generated audio on the input video's range the generation used (V2A) or on the input picture (I2A); and a
  * PNG figure (input frame strip or picture above each run's spectrogram). Files are named after the input.
  */
+import type { JobParams } from "../../workers/protocol.js";
 import type { Commands } from "../commands.js";
 import { spectrogram, timeFreqToRgba } from "./spectrogram.js";
 import type { ResultView, RunName } from "./state.js";
@@ -29,40 +30,74 @@ export function saveBlob(blob: Blob, name: string): void {
 
 const STILL_FPS = 4;
 
+/** RGB frames [F, H, W, 3] → RGBA for the muxer, cropped to even sizes (4:2:0 chroma). */
+export function rgbaEven(rgb: Uint8Array, width: number, height: number, frames: number) {
+  const w = width - (width % 2);
+  const h = height - (height % 2);
+  const out = new Uint8Array(frames * w * h * 4);
+  let o = 0;
+  for (let f = 0; f < frames; f++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const i = ((f * height + y) * width + x) * 3;
+        out[o++] = rgb[i]!;
+        out[o++] = rgb[i + 1]!;
+        out[o++] = rgb[i + 2]!;
+        out[o++] = 255;
+      }
+  return { data: out, width: w, height: h };
+}
+
 export async function exportMedia(
   commands: Commands,
   r: ResultView,
   kind: "mp4" | "webm" | "wav" | "png",
   run: RunName,
 ): Promise<ExportedFile> {
-  const stem = `${stemOf(r.input?.name ?? r.task)}.${r.task}`;
-  const audio = r.runs[run] ?? r.runs.guided ?? r.runs.vanilla;
-  if (!audio) throw new Error("This result has no audio to export.");
-  if (kind === "wav") return { blob: audio.wav, name: `${stem}.${run}.wav` };
+  const stem = `${stemOf(r.input?.name ?? r.prompt.slice(0, 40).replace(/[^A-Za-z0-9]+/g, "-") ?? r.task)}.${r.task}`;
+  const pick = r.media[run] ? run : r.media.guided ? "guided" : "vanilla";
+  const media = r.media[pick];
+  const meta = r.runs[pick];
+  if (!media || !meta) throw new Error("This result has no run to export.");
   if (kind === "png") return { blob: await figure(commands, r), name: `${stem}.png` };
-  if (!r.inputFile || !r.input)
-    throw new Error("The input of this result is not stored, so it cannot be muxed.");
-  const data = new Uint8Array(await r.inputFile.arrayBuffer());
-  const still = r.input.kind === "image";
-  const video = still
-    ? { kind: "file" as const, name: r.input.name, data, stillFps: STILL_FPS }
-    : {
-        kind: "file" as const,
-        name: r.input.name,
-        data,
-        startS: r.input.trimStartS,
-        durationS: Math.min(r.durationS, r.input.durationS ?? r.durationS),
-      };
-  const wav = new Uint8Array(await audio.wav.arrayBuffer());
+  // the sound of this run: its own (audio tasks, joint) or the condition it was made for (A2V)
+  const wavBlob = media.wav ?? r.conditionWav;
+  if (kind === "wav") {
+    if (!wavBlob) throw new Error("This result has no audio.");
+    return { blob: wavBlob, name: `${stem}.${pick}.wav` };
+  }
+  const wav = wavBlob ? new Uint8Array(await wavBlob.arrayBuffer()) : null;
+  let video: JobParams<"mux">["video"];
+  if (media.frames && meta.video) {
+    const even = rgbaEven(media.frames, meta.video.width, meta.video.height, meta.video.numFrames);
+    video = { kind: "frames", fps: meta.video.fps, ...even };
+  } else {
+    if (!r.inputFile || !r.input)
+      throw new Error("The input of this result is not stored, so it cannot be muxed.");
+    const data = new Uint8Array(await r.inputFile.arrayBuffer());
+    video =
+      r.input.kind === "image"
+        ? { kind: "file", name: r.input.name, data, stillFps: STILL_FPS }
+        : {
+            kind: "file",
+            name: r.input.name,
+            data,
+            startS: r.input.trimStartS,
+            durationS: Math.min(r.durationS, r.input.durationS ?? r.durationS),
+          };
+  }
   const out = await commands.run(
     "mux",
     { video, audioWav: wav, formats: [kind] },
-    { label: `Export ${kind.toUpperCase()} (${run})`, transfer: [data.buffer, wav.buffer] },
+    {
+      label: `Export ${kind.toUpperCase()} (${pick})`,
+      transfer: [video.data.buffer, ...(wav ? [wav.buffer] : [])],
+    },
   );
   const f = out.files[0]!;
   return {
     blob: new Blob([f.bytes as Uint8Array<ArrayBuffer>], { type: f.mimeType }),
-    name: `${stem}.${run}.${kind}`,
+    name: `${stem}.${pick}.${kind}`,
   };
 }
 
@@ -80,9 +115,24 @@ function rgbToImageData(rgb: Uint8Array, width: number, height: number, offset =
   return img;
 }
 
-/** Input strip (or picture) above one spectrogram row per run, as a PNG. */
+async function stripOf(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  numFrames: number,
+): Promise<ImageBitmap[]> {
+  const n = Math.min(STRIP_FRAMES, numFrames);
+  const out: ImageBitmap[] = [];
+  for (let k = 0; k < n; k++) {
+    const f = Math.floor((k * numFrames) / n);
+    out.push(await createImageBitmap(rgbToImageData(data, width, height, f * width * height * 3)));
+  }
+  return out;
+}
+
+/** The input's strip (or picture), then per run its generated frames and/or spectrogram, as a PNG. */
 async function figure(commands: Commands, r: ResultView): Promise<Blob> {
-  const pictures: ImageBitmap[] = [];
+  let input: ImageBitmap[] = [];
   if (r.inputFile && r.input && r.input.kind !== "audio") {
     const d = await commands.run(
       "decode",
@@ -94,40 +144,48 @@ async function figure(commands: Commands, r: ResultView): Promise<Blob> {
       },
       { label: "Decode for the PNG figure" },
     );
-    if (d.kind === "video") {
-      const { data, width, height, numFrames } = d.frames;
-      const n = Math.min(STRIP_FRAMES, numFrames);
-      for (let k = 0; k < n; k++) {
-        const f = Math.floor((k * numFrames) / n);
-        pictures.push(await createImageBitmap(rgbToImageData(data, width, height, f * width * height * 3)));
-      }
-    } else if (d.kind === "image") {
-      pictures.push(await createImageBitmap(rgbToImageData(d.image.data, d.image.width, d.image.height)));
+    if (d.kind === "video")
+      input = await stripOf(d.frames.data, d.frames.width, d.frames.height, d.frames.numFrames);
+    else if (d.kind === "image")
+      input = [await createImageBitmap(rgbToImageData(d.image.data, d.image.width, d.image.height))];
+  }
+  const rows: { label: string; pictures: ImageBitmap[] }[] = [];
+  if (input.length) rows.push({ label: `input · ${r.input?.name ?? ""}`, pictures: input });
+  for (const run of ["vanilla", "guided"] as const) {
+    const m = r.media[run];
+    const v = r.runs[run]?.video;
+    if (m?.frames && v)
+      rows.push({
+        label: `${run} · frames`,
+        pictures: await stripOf(m.frames, v.width, v.height, v.numFrames),
+      });
+    if (m?.waveform) {
+      const s = spectrogram(m.waveform);
+      const img = new ImageData(timeFreqToRgba(s.data, s.frames, s.bins), s.frames, s.bins);
+      rows.push({ label: `${run} · spectrogram`, pictures: [await createImageBitmap(img)] });
     }
   }
-  const runs = (["vanilla", "guided"] as const).filter((k) => r.runs[k]);
   const width = 960;
-  const stripH = pictures.length ? ROW_H : 0;
   const canvas = document.createElement("canvas");
   canvas.width = width;
-  canvas.height = stripH + runs.length * (ROW_H + 20);
+  canvas.height = rows.length * (ROW_H + 20) + 24;
   const g = canvas.getContext("2d")!;
   g.fillStyle = "#ffffff";
   g.fillRect(0, 0, canvas.width, canvas.height);
-  let x = 0;
-  for (const p of pictures) {
-    const w = Math.min(width / pictures.length, (p.width / p.height) * ROW_H);
-    g.drawImage(p, x, 0, w, ROW_H);
-    x += w;
-  }
-  let y = stripH;
-  for (const run of runs) {
+  g.fillStyle = "#1b1f24";
+  g.font = "14px sans-serif";
+  g.fillText(`${r.task.toUpperCase()} · ${r.prompt} · seed ${r.settings.seed}`, 4, 16);
+  let y = 24;
+  for (const row of rows) {
     g.fillStyle = "#1b1f24";
-    g.font = "14px sans-serif";
-    g.fillText(`${run} · ${r.prompt}`, 4, y + 15);
-    const s = spectrogram(r.runs[run]!.waveform);
-    const img = new ImageData(timeFreqToRgba(s.data, s.frames, s.bins), s.frames, s.bins);
-    g.drawImage(await createImageBitmap(img), 0, y + 20, width, ROW_H);
+    g.fillText(row.label, 4, y + 15);
+    const spectro = row.label.endsWith("spectrogram");
+    let x = 0;
+    for (const p of row.pictures) {
+      const w = spectro ? width : Math.min(width / row.pictures.length, (p.width / p.height) * ROW_H);
+      g.drawImage(p, x, y + 20, w, ROW_H);
+      x += w;
+    }
     y += ROW_H + 20;
   }
   return new Promise((resolve, reject) =>

@@ -3,18 +3,19 @@
  * only read. Each returns a new slice and leaves untouched parts shared.
  */
 import type { JobEvent } from "../../engine/runtime/job.js";
-import { type PresetIdType, presets, type SettingsFields, type StudioTaskId } from "./settings.js";
-import type {
-  AvAlignView,
-  ExportView,
-  GalleryState,
-  InputView,
-  ResultMeta,
-  ResultView,
-  RunName,
-  RunView,
-  StudioSlice,
-  TaskState,
+import { type PresetIdType, presetsFor, type SettingsFields, type StudioTaskId } from "./settings.js";
+import {
+  type AvAlignView,
+  type ExportView,
+  type GalleryState,
+  type InputView,
+  previewKey,
+  type ResultMeta,
+  type ResultView,
+  type RunName,
+  type RunView,
+  type StudioSlice,
+  type TaskState,
 } from "./state.js";
 
 const STEP_WINDOW = 8;
@@ -33,7 +34,7 @@ export function setFields(s: StudioSlice, task: StudioTaskId, fields: Partial<Se
 }
 
 export function applyPreset(s: StudioSlice, task: StudioTaskId, preset: PresetIdType): StudioSlice {
-  return setFields(s, task, presets[preset].fields);
+  return setFields(s, task, presetsFor(task)[preset].fields);
 }
 
 export function setInput(s: StudioSlice, task: StudioTaskId, input: InputView | null): StudioSlice {
@@ -106,7 +107,9 @@ function runEvent(r: RunView, e: JobEvent): Partial<RunView> {
       return out;
     }
     case "preview":
-      return { previews: { ...r.previews, [e.run]: { i: e.i, ...e.preview } } };
+      return {
+        previews: { ...r.previews, [previewKey(e.run, e.preview.kind)]: { i: e.i, ...e.preview } },
+      };
     case "prompt-update":
       return { promptNorm: e.norm };
     case "log":

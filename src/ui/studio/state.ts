@@ -36,6 +36,9 @@ export interface PreviewView {
   shape: number[];
 }
 
+export type PreviewKey = `${RunName}:${PreviewView["kind"]}`;
+export const previewKey = (run: RunName, kind: PreviewView["kind"]): PreviewKey => `${run}:${kind}`;
+
 export interface LossPoint {
   run: RunName;
   i: number;
@@ -60,21 +63,40 @@ export interface RunView {
   stepMs: { plain: number[]; guided: number[] };
   startedAt: number;
   prompt: { text: string; auto: boolean; candidates: { label: string; score: number }[] } | null;
-  previews: Partial<Record<RunName, PreviewView>>;
+  /** The latest x0 preview per run and kind (joint previews both its mel and its frames): key `run:kind`. */
+  previews: Partial<Record<PreviewKey, PreviewView>>;
   loss: LossPoint[];
   promptNorm: number | null;
   error: string | null;
 }
 
-export interface ResultRun {
-  sampleRate: number;
-  /** Mono PCM for spectrograms and metrics (decoded from the WAV for gallery entries). */
-  waveform: Float32Array;
-  wav: Blob;
+/** Generated frames [F, H, W, 3] and how to play them. */
+export interface FramesMeta {
+  numFrames: number;
+  width: number;
+  height: number;
+  fps: number;
+}
+
+/** What is persisted about one run (its media live in blobs). */
+export interface RunMeta {
   scores: Record<string, number>;
   loss: number;
   lossCurve: { i: number; loss: number }[];
-  promptNorm?: number;
+  promptNorms?: Record<string, number>;
+  /** Set when the run generated audio. */
+  sampleRate?: number;
+  /** Set when the run generated video. */
+  video?: FramesMeta;
+}
+
+/** One run's media in memory. */
+export interface RunMedia {
+  /** Mono PCM for spectrograms and metrics (decoded from the WAV for gallery entries). */
+  waveform?: Float32Array;
+  wav?: Blob;
+  /** RGB frames [F, H, W, 3]. */
+  frames?: Uint8Array;
 }
 
 export interface AvAlignView {
@@ -105,16 +127,16 @@ export interface ResultMeta {
     width: number | null;
     height: number | null;
   } | null;
-  scores: Partial<
-    Record<RunName, { scores: Record<string, number>; loss: number; lossCurve: ResultRun["lossCurve"] }>
-  >;
+  runs: Partial<Record<RunName, RunMeta>>;
   avAlign: AvAlignView | null;
 }
 
 export interface ResultView extends ResultMeta {
-  runs: Partial<Record<RunName, ResultRun>>;
+  media: Partial<Record<RunName, RunMedia>>;
   /** The input as picked (kept for exports and re-runs). */
   inputFile: Blob | null;
+  /** A2V: the condition audio as the model heard it (the trimmed range, WAV), played and muxed with the frames. */
+  conditionWav: Blob | null;
   saved: "saving" | "saved" | "failed" | null;
 }
 
@@ -148,9 +170,9 @@ export interface StudioSlice {
   packs: { id: string; name: string }[];
 }
 
-export function initialTask(): TaskState {
+export function initialTask(t: StudioTaskId): TaskState {
   return {
-    fields: defaultFields(),
+    fields: defaultFields(t),
     input: null,
     run: null,
     resultId: null,
@@ -161,7 +183,12 @@ export function initialTask(): TaskState {
 
 export function initialStudio(): StudioSlice {
   return {
-    tasks: { v2a: initialTask(), i2a: initialTask(), a2v: initialTask(), joint: initialTask() },
+    tasks: {
+      v2a: initialTask("v2a"),
+      i2a: initialTask("i2a"),
+      a2v: initialTask("a2v"),
+      joint: initialTask("joint"),
+    },
     results: {},
     gallery: { status: "idle", entries: [], error: null },
     packs: [],

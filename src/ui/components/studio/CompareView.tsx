@@ -6,7 +6,7 @@ import { useId } from "react";
 import { useStudio, useStudioCommands } from "../../context.js";
 import type { StudioTaskId } from "../../studio/settings.js";
 import type { ResultView } from "../../studio/state.js";
-import { LossCurve, Spectrogram } from "./Pictures.js";
+import { FrameStrip, LossCurve, Spectrogram } from "./Pictures.js";
 import { ScoresTable } from "./ScoresTable.js";
 import { Transport } from "./Transport.js";
 
@@ -59,6 +59,31 @@ function ExportBar({ result, task }: { result: ResultView; task: StudioTaskId })
   );
 }
 
+const STRIP = 8;
+
+/** A run's generated frames (a strip of up to 8) and/or the spectrogram of its audio. */
+function RunPictures({ result, run }: { result: ResultView; run: "vanilla" | "guided" }) {
+  const m = result.media[run];
+  const v = result.runs[run]?.video;
+  let strip: { data: Uint8Array; shape: number[] } | null = null;
+  if (m?.frames && v) {
+    const n = Math.min(STRIP, v.numFrames);
+    const size = v.width * v.height * 3;
+    const data = new Uint8Array(n * size);
+    for (let k = 0; k < n; k++) {
+      const f = Math.floor((k * v.numFrames) / n);
+      data.set(m.frames.subarray(f * size, (f + 1) * size), k * size);
+    }
+    strip = { data, shape: [n, v.height, v.width, 3] };
+  }
+  return (
+    <>
+      {strip && <FrameStrip data={strip.data} shape={strip.shape} label={`Frames of the ${run} video`} />}
+      {m?.waveform && <Spectrogram waveform={m.waveform} label={`Spectrogram of the ${run} audio`} />}
+    </>
+  );
+}
+
 export function CompareView({ task }: { task: StudioTaskId }) {
   const studio = useStudioCommands();
   const uid = useId();
@@ -99,7 +124,7 @@ export function CompareView({ task }: { task: StudioTaskId }) {
             <figcaption>
               <strong>{n}</strong> {n === "guided" ? "(aligner on)" : "(aligner off)"}
             </figcaption>
-            <Spectrogram waveform={result.runs[n]!.waveform} label={`Spectrogram of the ${n} audio`} />
+            <RunPictures result={result} run={n} />
           </figure>
         ))}
       </div>

@@ -8,8 +8,8 @@ const when = (t: number) =>
   new Date(t).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 function lossLine(e: ResultMeta): string {
-  const v = e.scores.vanilla?.loss;
-  const g = e.scores.guided?.loss;
+  const v = e.runs.vanilla?.loss;
+  const g = e.runs.guided?.loss;
   if (v !== undefined && g !== undefined) return `aligner loss ${v.toFixed(3)} → ${g.toFixed(3)}`;
   return g !== undefined ? `aligner loss ${g.toFixed(3)}` : "";
 }

@@ -129,3 +129,43 @@ export function LossCurve({
     </figure>
   );
 }
+
+/** One frame of RGB frames [F, H, W, 3] — the one shown at time `t` (seconds) at `shape.fps`. */
+export function FrameAt({
+  data,
+  shape,
+  t,
+  label,
+}: {
+  data: Uint8Array;
+  shape: { numFrames: number; width: number; height: number; fps: number };
+  t: number;
+  label: string;
+}) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const { numFrames, width, height, fps } = shape;
+  const f = Math.min(numFrames - 1, Math.max(0, Math.floor(t * fps)));
+  useEffect(() => {
+    const g = ref.current?.getContext("2d");
+    if (!ref.current || !g) return;
+    ref.current.width = width;
+    ref.current.height = height;
+    const img = new ImageData(width, height);
+    const base = f * width * height * 3;
+    for (let p = 0; p < width * height; p++) {
+      img.data[p * 4] = data[base + p * 3]!;
+      img.data[p * 4 + 1] = data[base + p * 3 + 1]!;
+      img.data[p * 4 + 2] = data[base + p * 3 + 2]!;
+      img.data[p * 4 + 3] = 255;
+    }
+    g.putImageData(img, 0, 0);
+  }, [data, f, width, height]);
+  return (
+    <canvas
+      ref={ref}
+      className="compare-video frame-at"
+      role="img"
+      aria-label={`${label}, frame ${f + 1} of ${numFrames}`}
+    />
+  );
+}

@@ -6,7 +6,7 @@ import { useEffect, useId, useState } from "react";
 import { useDispatch, useStudio } from "../../context.js";
 import { etaSeconds } from "../../studio/reducers.js";
 import type { StudioTaskId } from "../../studio/settings.js";
-import type { PreviewView, RunView } from "../../studio/state.js";
+import { type PreviewView, previewKey, type RunView } from "../../studio/state.js";
 import { FrameStrip, LossCurve, TimeFreqCanvas } from "./Pictures.js";
 
 const PHASES: Readonly<Record<string, string>> = {
@@ -75,10 +75,12 @@ function Progress({ run }: { run: RunView }) {
   );
 }
 
+const PREVIEW_KINDS = ["frames", "mel"] as const;
+
 function PreviewPicture({ name, p }: { name: string; p: PreviewView }) {
   const label = `x0 preview of the ${name} run at step ${p.i + 1}`;
   return (
-    <figure className="preview" data-run={name} data-step={p.i}>
+    <figure className="preview" data-run={name} data-kind={p.kind} data-step={p.i}>
       {p.kind === "mel" ? (
         <TimeFreqCanvas
           data={p.data as Float32Array}
@@ -129,10 +131,12 @@ export function RunPanel({ task }: { task: StudioTaskId }) {
       )}
       {Object.keys(run.previews).length > 0 && (
         <div className="previews">
-          {run.runs.map((name) => {
-            const p = run.previews[name];
-            return p ? <PreviewPicture key={name} name={name} p={p} /> : null;
-          })}
+          {run.runs.flatMap((name) =>
+            PREVIEW_KINDS.map((kind) => {
+              const p = run.previews[previewKey(name, kind)];
+              return p ? <PreviewPicture key={`${name}:${kind}`} name={name} p={p} /> : null;
+            }),
+          )}
         </div>
       )}
       {guidedLoss.length > 0 && run.status === "running" && (

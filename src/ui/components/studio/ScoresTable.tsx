@@ -35,15 +35,15 @@ const ROWS: readonly { key: string; label: string; title: string; better: "up" |
 ];
 
 function value(r: ResultView, run: RunName, key: string): number | null | undefined {
-  if (key === "loss") return r.runs[run]?.loss ?? r.scores[run]?.loss;
+  if (key === "loss") return r.runs[run]?.loss;
   if (key === "av-align") return r.avAlign?.status === "done" ? r.avAlign.byRun[run] : undefined;
-  return (r.runs[run]?.scores ?? r.scores[run]?.scores)?.[key];
+  return r.runs[run]?.scores[key];
 }
 
 const fmt = (v: number | null | undefined) => (v === undefined ? "—" : v === null ? "n/a" : v.toFixed(4));
 
 export function ScoresTable({ result }: { result: ResultView }) {
-  const runs = (["vanilla", "guided"] as const).filter((n) => result.runs[n] || result.scores[n]);
+  const runs = (["vanilla", "guided"] as const).filter((n) => result.runs[n]);
   const both = runs.length === 2;
   const rows = ROWS.filter(
     (row) =>

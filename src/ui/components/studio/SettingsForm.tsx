@@ -1,18 +1,35 @@
 /**
- * The generation form: presets, prompt, sampling and aligner knobs, advanced options (pack, executors), the
- * validation messages (engine checks included) and the Generate / Cancel buttons. Every value lives in the store.
+ * The generation form of one task: presets, prompt, sampling knobs, the video's shape (A2V, joint), the aligner's
+ * knobs (joint: a λ and a CFG per model, the triangle's three weights, prompt tuning per model), advanced options
+ * (pack, executors), the validation messages (engine checks included) and the Generate / Cancel buttons. Every
+ * value lives in the store.
  */
 import { type FormEvent, useId } from "react";
 import { useDispatch, useStudio, useStudioCommands } from "../../context.js";
 import { summaryOf } from "../../studio/commands.js";
 import {
   type FieldName,
-  presets,
+  isVideoTask,
+  presetsFor,
   type SettingsFields,
   type StudioTaskId,
   validate,
 } from "../../studio/settings.js";
 import { CheckField, SelectField, TextField } from "./Fields.js";
+
+/** What the condition-weight field weighs, per task (joint has the triangle's three weights instead). */
+const COND_WEIGHT: Readonly<Record<Exclude<StudioTaskId, "joint">, string>> = {
+  v2a: "Video weight",
+  i2a: "Image weight",
+  a2v: "Audio weight",
+};
+
+const PROMPT_HINT: Readonly<Record<StudioTaskId, string>> = {
+  v2a: "Empty: an automatic prompt from ImageBind's best-matching sound labels",
+  i2a: "Empty: an automatic prompt from ImageBind's best-matching sound labels",
+  a2v: "Empty: an automatic prompt from the labels closest to the audio",
+  joint: "Describe the scene and its sound (required)",
+};
 
 const EXECUTORS = [
   { value: "auto", label: "WebGPU" },
@@ -41,6 +58,9 @@ export function SettingsForm({ task, disabled }: { task: StudioTaskId; disabled:
     />
   );
   const problems = Object.values(errors);
+  const video = isVideoTask(task);
+  const joint = task === "joint";
+  const presets = presetsFor(task);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     dispatch("generate.run");
@@ -67,20 +87,28 @@ export function SettingsForm({ task, disabled }: { task: StudioTaskId; disabled:
       <fieldset disabled={disabled}>
         <legend>Prompt and sampling</legend>
         <label className="field">
-          <span>Prompt (optional)</span>
+          <span>{joint ? "Prompt" : "Prompt (optional)"}</span>
           <textarea
             name="prompt"
             rows={2}
             value={fields.prompt}
-            placeholder="Empty: an automatic prompt from ImageBind's best-matching sound labels"
+            placeholder={PROMPT_HINT[task]}
+            aria-invalid={errors.prompt ? true : undefined}
+            aria-describedby={errors.prompt ? `${uid}-prompt-error` : undefined}
             onChange={(e) => set({ prompt: e.target.value })}
           />
+          {errors.prompt && (
+            <small id={`${uid}-prompt-error`} className="field-error">
+              {errors.prompt}
+            </small>
+          )}
         </label>
         <div className="row">
           {text("seed", "Seed")}
           {text("steps", "Steps")}
-          {text("cfg", "CFG")}
-          {text("durationS", "Length (s)", task === "v2a" ? "video's" : "10")}
+          {text("cfg", joint ? "Audio CFG" : "CFG")}
+          {joint && text("cfgVideo", "Video CFG")}
+          {!video && text("durationS", "Length (s)", task === "v2a" ? "video's" : "10")}
         </div>
         <CheckField
           name="compare"
@@ -89,10 +117,22 @@ export function SettingsForm({ task, disabled }: { task: StudioTaskId; disabled:
           onChange={(v) => set({ compare: v })}
         />
       </fieldset>
+      {video && (
+        <fieldset disabled={disabled}>
+          <legend>Video</legend>
+          <div className="row">
+            {text("frames", "Frames")}
+            {text("width", "Width (px)")}
+            {text("height", "Height (px)")}
+            {text("fps", "Frame rate (fps)")}
+          </div>
+        </fieldset>
+      )}
       <fieldset disabled={disabled}>
         <legend>Latent aligner</legend>
         <div className="row">
-          {text("lambda", "λ")}
+          {text("lambda", joint ? "Audio λ" : "λ")}
+          {joint && text("lambdaVideo", "Video λ")}
           {text("warmup", "Warm-up")}
           {text("iterations", "Inner steps")}
           <SelectField
@@ -105,17 +145,35 @@ export function SettingsForm({ task, disabled }: { task: StudioTaskId; disabled:
             ]}
             onChange={(v) => set({ optimizer: v })}
           />
-          {text("wText", "Text weight")}
-          {text("wVision", task === "i2a" ? "Image weight" : "Video weight")}
+          {task === "joint" ? (
+            <>
+              {text("wTV", "Text–video weight")}
+              {text("wAV", "Audio–video weight")}
+              {text("wTA", "Text–audio weight")}
+            </>
+          ) : (
+            <>
+              {text("wText", "Text weight")}
+              {text("wCond", COND_WEIGHT[task])}
+            </>
+          )}
         </div>
         <div className="inline">
           <CheckField
             name="promptTuning"
-            label="Guided prompt tuning"
+            label={joint ? "Tune the audio prompt (AudioLDM)" : "Guided prompt tuning"}
             checked={fields.promptTuning}
             onChange={(v) => set({ promptTuning: v })}
           />
-          {fields.promptTuning && text("lambda2", "λ2")}
+          {joint && (
+            <CheckField
+              name="promptTuningVideo"
+              label="Tune the video prompt (AnimateDiff)"
+              checked={fields.promptTuningVideo}
+              onChange={(v) => set({ promptTuningVideo: v })}
+            />
+          )}
+          {(fields.promptTuning || (joint && fields.promptTuningVideo)) && text("lambda2", "λ2")}
         </div>
       </fieldset>
       <details onToggle={(e) => (e.currentTarget.open ? void studio.refreshPacks() : undefined)}>

@@ -1,9 +1,11 @@
 /**
- * Synced players for a compare view: both runs' audio play together (one muted), with the input video following
- * along, so the A/B toggle switches what you hear without losing the place. One play button, one seek bar.
+ * Synced players for a compare view: every run's sound plays together (all but the selected one muted) with the
+ * picture following along — the input video (V2A), the input image (I2A), or the selected run's generated frames
+ * (A2V, joint) — so the A/B toggle switches what you see and hear without losing the place.
  */
 import { useEffect, useId, useRef, useState } from "react";
 import type { ResultView, RunName } from "../../studio/state.js";
+import { FrameAt } from "./Pictures.js";
 
 /** An object URL for `blob`, created and revoked by an effect (safe under StrictMode's double effects). */
 export function useObjectUrl(blob: Blob | null | undefined): string | null {
@@ -21,6 +23,7 @@ export function useObjectUrl(blob: Blob | null | undefined): string | null {
 }
 
 const DRIFT_S = 0.08;
+type Source = RunName | "condition";
 
 export function Transport({
   result,
@@ -33,22 +36,29 @@ export function Transport({
 }) {
   const uid = useId();
   const names = (["vanilla", "guided"] as const).filter((n) => result.runs[n]);
-  const vanillaUrl = useObjectUrl(result.runs.vanilla?.wav);
-  const guidedUrl = useObjectUrl(result.runs.guided?.wav);
-  const inputUrl = useObjectUrl(result.input?.kind === "audio" ? null : result.inputFile);
-  const urls: Record<RunName, string | null> = { vanilla: vanillaUrl, guided: guidedUrl };
-  const audio = useRef<Partial<Record<RunName, HTMLAudioElement | null>>>({});
+  const selected = names.includes(listen) ? listen : names[0]!;
+  const urls: Record<Source, string | null> = {
+    vanilla: useObjectUrl(result.media.vanilla?.wav),
+    guided: useObjectUrl(result.media.guided?.wav),
+    condition: useObjectUrl(result.conditionWav),
+  };
+  const inputUrl = useObjectUrl(
+    result.input?.kind === "video" || result.input?.kind === "image" ? result.inputFile : null,
+  );
+  const sources = (["vanilla", "guided", "condition"] as const).filter((k) => urls[k]);
+  const sourceOf = (n: RunName): Source => (urls[n] ? n : "condition");
+  const audio = useRef<Partial<Record<Source, HTMLAudioElement | null>>>({});
   const video = useRef<HTMLVideoElement>(null);
   const [playing, setPlaying] = useState(false);
   const [t, setT] = useState(0);
-  const offset = result.input?.trimStartS ?? 0;
+  const offset = result.input?.kind === "video" ? result.input.trimStartS : 0;
   const duration = result.durationS;
-  const selected = names.includes(listen) ? listen : names[0]!;
+  const master = sourceOf(selected);
 
-  const each = (f: (a: HTMLAudioElement, name: RunName) => void) => {
-    for (const n of names) {
-      const a = audio.current[n];
-      if (a) f(a, n);
+  const each = (f: (a: HTMLAudioElement, k: Source) => void) => {
+    for (const k of sources) {
+      const a = audio.current[k];
+      if (a) f(a, k);
     }
   };
   const seek = (to: number) => {
@@ -58,7 +68,11 @@ export function Transport({
     if (video.current) video.current.currentTime = offset + to;
     setT(to);
   };
-  useEffect(() => each((a, n) => (a.muted = n !== selected)));
+  useEffect(() =>
+    each((a, k) => {
+      a.muted = k !== master;
+    }),
+  );
   const toggle = async () => {
     if (playing) {
       each((a) => a.pause());
@@ -66,30 +80,32 @@ export function Transport({
       setPlaying(false);
       return;
     }
-    const from = t >= duration - 0.01 ? 0 : t;
-    seek(from);
+    seek(t >= duration - 0.01 ? 0 : t);
     setPlaying(true);
     await Promise.all([
-      ...names.map((n) => audio.current[n]?.play().catch(() => undefined)),
+      ...sources.map((k) => audio.current[k]?.play().catch(() => undefined)),
       video.current?.play().catch(() => undefined),
     ]);
   };
-  const onTime = (n: RunName) => {
-    const master = audio.current[n];
-    if (!master || n !== selected) return;
-    setT(master.currentTime);
-    each((a, m) => {
-      if (m !== n && Math.abs(a.currentTime - master.currentTime) > DRIFT_S)
-        a.currentTime = master.currentTime;
+  const onTime = (k: Source) => {
+    const m = audio.current[k];
+    if (!m || k !== master) return;
+    setT(m.currentTime);
+    each((a, other) => {
+      if (other !== k && Math.abs(a.currentTime - m.currentTime) > DRIFT_S) a.currentTime = m.currentTime;
     });
     const v = video.current;
-    if (v && Math.abs(v.currentTime - offset - master.currentTime) > DRIFT_S)
-      v.currentTime = offset + master.currentTime;
+    if (v && Math.abs(v.currentTime - offset - m.currentTime) > DRIFT_S)
+      v.currentTime = offset + m.currentTime;
   };
+  const frames = result.media[selected]?.frames;
+  const shape = result.runs[selected]?.video;
 
   return (
     <div className="transport" data-testid="transport">
-      {result.input?.kind === "video" && inputUrl && (
+      {frames && shape ? (
+        <FrameAt data={frames} shape={shape} t={t} label={`Generated video of the ${selected} run`} />
+      ) : result.input?.kind === "video" && inputUrl ? (
         <video
           ref={video}
           className="compare-video"
@@ -99,22 +115,21 @@ export function Transport({
           preload="auto"
           aria-label="Input video (plays with the selected audio)"
         />
-      )}
-      {result.input?.kind === "image" && inputUrl && (
+      ) : result.input?.kind === "image" && inputUrl ? (
         <img className="compare-video" src={inputUrl} alt="The input of this result" />
-      )}
-      {names.map((n) => (
+      ) : null}
+      {sources.map((k) => (
         // biome-ignore lint/a11y/useMediaCaption: generated audio has no words to caption; the spectrograms and scores describe it
         <audio
-          key={n}
+          key={k}
           ref={(el) => {
-            audio.current[n] = el;
+            audio.current[k] = el;
           }}
-          src={urls[n] ?? undefined}
+          src={urls[k] ?? undefined}
           preload="auto"
-          data-run={n}
-          onTimeUpdate={() => onTime(n)}
-          onEnded={() => n === selected && setPlaying(false)}
+          data-source={k}
+          onTimeUpdate={() => onTime(k)}
+          onEnded={() => k === master && setPlaying(false)}
         />
       ))}
       <div className="transport-controls">
@@ -136,7 +151,7 @@ export function Transport({
         </span>
         {names.length > 1 && (
           <fieldset className="ab" aria-keyshortcuts="Alt+B">
-            <legend className="sr-only">Listen to</legend>
+            <legend className="sr-only">Show and play</legend>
             {names.map((n, k) => (
               <label key={n} className={n === selected ? "on" : ""}>
                 <input
