@@ -82,6 +82,18 @@ export function worldClip(seed: number, opts: SceneOptions = {}): WorldClip {
   };
 }
 
+/** The middle frame of a clip as an RGB image (the I2A condition: the paper's key frame). */
+export function keyFrame(clip: Pick<WorldClip, "video">): {
+  data: Uint8Array;
+  width: number;
+  height: number;
+} {
+  const { width, height, numFrames } = clip.video;
+  const n = width * height * 3;
+  const f = Math.floor(numFrames / 2);
+  return { data: clip.video.data.subarray(f * n, (f + 1) * n) as Uint8Array, width, height };
+}
+
 /** Every distinct caption of one-object scenes (label vocabularies, text-encoder sanity checks). */
 export function allSingleObjectCaptions(): string[] {
   const out: string[] = [];

@@ -85,28 +85,31 @@ export function poseAt(o: WorldObject, t: number, duration: number): Pose {
   }
 }
 
+/** √(x² + y²) (Math.hypot is several times slower in V8). */
+const len = (x: number, y: number) => Math.sqrt(x * x + y * y);
+
 /** Signed distance (px, negative inside) of the object's shape at local offset (x, y) from its centre. */
 function shapeDistance(o: WorldObject, x: number, y: number): number {
   const r = o.size;
   switch (o.kind) {
     case "ball":
-      return Math.hypot(x, y) - r;
+      return len(x, y) - r;
     case "drum": {
       const qx = Math.abs(x) - r;
       const qy = Math.abs(y) - r * 0.85;
-      return Math.hypot(Math.max(qx, 0), Math.max(qy, 0)) + Math.min(Math.max(qx, qy), 0);
+      return len(Math.max(qx, 0), Math.max(qy, 0)) + Math.min(Math.max(qx, qy), 0);
     }
     case "bell": {
       // a flared bell: half-width grows from 0.45 r at the top to r at the rim, plus a clapper below
       const w = r * (0.45 + (0.55 * (y + r)) / (2 * r));
       const body = Math.max(Math.abs(y) - r, Math.abs(x) - w);
-      const clapper = Math.hypot(x, y - r - 1.5) - 1.8;
+      const clapper = len(x, y - r - 1.5) - 1.8;
       return Math.min(body, clapper);
     }
     case "bird": {
       const a = 1.25 * r;
       const b = 0.8 * r;
-      const body = (Math.hypot(x / a, y / b) - 1) * b;
+      const body = (len(x / a, y / b) - 1) * b;
       const bx = x - a * 0.95;
       const beak = Math.max(Math.abs(y + 1) - (3 - bx) * 0.6, -bx, bx - 3.5);
       return Math.min(body, beak);
@@ -159,7 +162,7 @@ export function renderFrame(scene: Scene, t: number, out: Uint8Array): void {
         if (a <= 0) continue;
         // simple shading: lighter towards the top-left, and a dark eye for the bird
         const light = 1 + 0.18 * (-(lx + ly) / (2 * o.size));
-        const eye = o.kind === "bird" && Math.hypot(lx - 0.45 * o.size, ly + 0.2 * o.size) < 1.3;
+        const eye = o.kind === "bird" && len(lx - 0.45 * o.size, ly + 0.2 * o.size) < 1.3;
         const i = 3 * (y * W + x);
         for (let c = 0; c < 3; c++) {
           const v = eye ? 10 : Math.min(255, rgb[c] * light);
