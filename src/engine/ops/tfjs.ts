@@ -28,6 +28,7 @@ import {
 } from "./ops.js";
 import type { Param } from "./param.js";
 import { registerFastCpuKernels } from "./tfjs_cpu.js";
+import { linearWasm } from "./tfjs_wasm.js";
 
 export type TfTensor = tf.Tensor;
 
@@ -244,7 +245,11 @@ export class TfjsOps implements Ops<tf.Tensor> {
     const lead = x.shape.slice(0, -1);
     if (x.shape[x.rank - 1] !== inF)
       throw new RangeError(`linear ${weight.name}: input [${x.shape}] vs weight [${weight.shape}]`);
-    let y = tf.matMul(tf.reshape(x, [-1, inF]), this.param(weight), false, true);
+    const w = this.param(weight) as tf.Tensor2D;
+    const x2 = tf.reshape(x, [-1, inF]) as tf.Tensor2D;
+    // wasm: x·Wᵀ with transposeB misses XNNPACK (~10× slower); see tfjs_wasm.ts
+    let y: tf.Tensor =
+      tf.getBackend() === "wasm" && this.frozen.has(w) ? linearWasm(x2, w) : tf.matMul(x2, w, false, true);
     if (bias) y = tf.add(y, this.param(bias));
     return tf.reshape(y, [...lead, out]);
   }

@@ -17,7 +17,7 @@ function seeded(n: number, seed: number): Float32Array {
 /** Gradients of a small conv / conv-transpose / embedding model with trainable params, on one backend. */
 async function grads(backend: "wasm" | "cpu", fast = false): Promise<Float32Array[]> {
   return withTfjsBackend(backend, async () => {
-    registerWasmTrainingKernels({ fastBackpropInput: fast });
+    registerWasmTrainingKernels({ fastBackpropInput: fast, fastMatMul: fast });
     const ops = new TfjsOps({ trainable: true });
     const w = new Param([4, 3, 3, 3]);
     w.set(seeded(w.size, 1));
@@ -25,15 +25,28 @@ async function grads(backend: "wasm" | "cpu", fast = false): Promise<Float32Arra
     wt.set(seeded(wt.size, 2));
     const emb = new Param([11, 3]);
     emb.set(seeded(emb.size, 3));
+    const patch = new Param([5, 2, 4, 4]); // kernel = stride: ImageBind's audio stem
+    patch.set(seeded(patch.size, 5));
+    const lin = new Param([8, 6]);
+    lin.set(seeded(lin.size, 6));
     const x = tf.tensor(seeded(2 * 3 * 9 * 8, 4), [2, 3, 9, 8]);
     const ids = tf.tensor([1, 5, 5, 10, 0, 1], [6], "int32");
-    const vars = [ops.param(w), ops.param(wt), ops.param(emb)] as tf.Variable[];
+    const xp = tf.tensor(seeded(2 * 2 * 10 * 13, 7), [2, 2, 10, 13]);
+    const vars = [
+      ops.param(w),
+      ops.param(wt),
+      ops.param(emb),
+      ops.param(patch),
+      ops.param(lin),
+    ] as tf.Variable[];
     const f = () => {
       const y = ops.conv(x, ops.param(w), null, { stride: 2, padding: 1 }); // [2, 4, 5, 4]
       const y1 = ops.reshape(y, [2, 4, 20]);
       const z = ops.convTranspose(y1, ops.param(wt), null, { stride: 2, padding: 1 }); // [2, 2, 40]
       const e = ops.gather(ops.param(emb), ids, 0); // [6, 3]
-      return tf.add(tf.sum(tf.square(z)), tf.sum(tf.mul(e, tf.sin(e))));
+      const p = ops.conv(xp, ops.param(patch), null, { stride: 4 }); // [2, 5, 2, 3]
+      const l = ops.linear(ops.reshape(p, [2, 5, 6]), lin, null); // x·Wᵀ: a transposed matmul
+      return tf.addN([tf.sum(tf.square(z)), tf.sum(tf.mul(e, tf.sin(e))), tf.sum(tf.square(l))]);
     };
     const { grads: g } = tf.variableGrads(f as () => tf.Scalar, vars);
     const out: Float32Array[] = [];
@@ -50,7 +63,7 @@ describe("registerWasmTrainingKernels", () => {
     const ref = await grads("cpu");
     // stock Conv2DBackpropInput first, then the forward-conv lowering that replaces it
     for (const got of [await grads("wasm"), await grads("wasm", true)]) {
-      expect(got.length).toBe(3);
+      expect(got.length).toBe(5);
       for (let k = 0; k < ref.length; k++) {
         let num = 0;
         let den = 0;
