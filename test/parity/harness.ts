@@ -17,7 +17,8 @@ import type { Ops } from "../../src/engine/ops/ops.js";
 import { TfjsOps, valueAndGrads } from "../../src/engine/ops/tfjs.js";
 import { type Fixture, relL2, tolerance } from "../support/golden.js";
 
-export type ExecutorName = "tfjs" | "onnx-fp32" | "onnx-fp16" | "onnx-q4";
+/** "host": plain TypeScript on the CPU (tokenizers, the scheduler, the condition-video path). */
+export type ExecutorName = "tfjs" | "onnx-fp32" | "onnx-fp16" | "onnx-q4" | "host";
 
 export interface TensorCheck {
   key: string;

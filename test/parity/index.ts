@@ -5,6 +5,13 @@ import { guidanceRunner } from "./runners/guidance.js";
 import { hifiganRunner } from "./runners/hifigan.js";
 import { imagebindRunner } from "./runners/imagebind.js";
 import { imagebindChainRunner } from "./runners/imagebind_chain.js";
+import {
+  clipTokenizerRunner,
+  ddimRunner,
+  fbankRunner,
+  prepVideoRunner,
+  robertaTokenizerRunner,
+} from "./runners/preprocess.js";
 import { textEncoderRunner } from "./runners/text_encoders.js";
 
 export const runners: readonly ParityRunner[] = [
@@ -14,6 +21,11 @@ export const runners: readonly ParityRunner[] = [
   textEncoderRunner,
   guidanceRunner,
   imagebindChainRunner,
+  fbankRunner,
+  prepVideoRunner,
+  clipTokenizerRunner,
+  robertaTokenizerRunner,
+  ddimRunner,
 ];
 
 export function runnerFor(fixture: string): ParityRunner | undefined {

@@ -4,11 +4,10 @@
  * JSON; no number is copied from a fixture into this file.
  */
 import { describe, expect, it } from "vitest";
+import { fakeEpsFrom } from "../../../test/parity/runners/preprocess.js";
 import { type Fixture, hasGolden, loadFixture, relL2, tolerance } from "../../../test/support/golden.js";
 import { BadInputError, UnsupportedError } from "../errors.js";
 import { DDIMScheduler, isGuidedStep, parseDDIMConfig } from "./ddim.js";
-
-const f32 = Math.fround;
 
 interface DdimMeta {
   full_config: Record<string, unknown>;
@@ -20,17 +19,6 @@ interface DdimMeta {
 
 function meta(fx: Fixture): DdimMeta {
   return fx.meta as unknown as DdimMeta;
-}
-
-/** The fixture's fake model, parsed from its description "eps(z, t) = A*sin(z) + B*t/C" (torch float32 ops). */
-function fakeEpsFrom(description: string): (z: Float32Array, t: number) => Float32Array {
-  const m = description.match(/eps\(z, t\) = ([\d.]+)\*sin\(z\) \+ ([\d.]+)\*t\/([\d.]+)/);
-  if (!m) throw new Error(`unrecognised fake_eps description: ${description}`);
-  const [a, b, c] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return (z, t) => {
-    const shift = f32((b * t) / c); // a Python float added to a float32 tensor
-    return z.map((v) => f32(f32(f32(a) * f32(Math.sin(v))) + shift));
-  };
 }
 
 function slice(all: Float32Array, i: number, n: number): Float32Array {

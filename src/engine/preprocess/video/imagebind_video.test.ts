@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import * as ortNode from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
+import { framesUint8ToChw } from "../../../../test/parity/runners/preprocess.js";
 import {
   type Fixture,
   hasGolden,
@@ -52,17 +53,6 @@ function prepCase(fx: Fixture) {
   return { frames, T, H, W, C, fps: Number(m[1]), S: outShape[1], n: outShape[3], outShape, io };
 }
 
-/** uint8 [T,H,W,3] → float [T,3,H,W] / 255 (float32, as torch divides). */
-function toChw(frames: Uint8Array, T: number, H: number, W: number): Float32Array {
-  const out = new Float32Array(T * 3 * H * W);
-  for (let t = 0; t < T; t++)
-    for (let c = 0; c < 3; c++)
-      for (let y = 0; y < H; y++)
-        for (let x = 0; x < W; x++)
-          out[((t * 3 + c) * H + y) * W + x] = Math.fround(frames[((t * H + y) * W + x) * 3 + c] / 255);
-  return out;
-}
-
 const report: string[] = [];
 
 describe.skipIf(!hasGolden())("ImageBind condition video vs the official golden", () => {
@@ -102,7 +92,7 @@ describe.skipIf(!hasGolden())("ImageBind condition video vs the official golden"
     it(`${name}: differentiable path (tfjs, ONNX) equals the plain path and the golden`, async () => {
       const fx = loadFixture(name);
       const { frames, T, H, W, fps, S, n, outShape, io } = prepCase(fx);
-      const chw = toChw(frames, T, H, W);
+      const chw = framesUint8ToChw(frames, T, H, W);
       const plain = videoToImageBindInput({ data: frames, numFrames: T, height: H, width: W, fps }, S, {
         samplesPerClip: n,
       });
@@ -168,7 +158,7 @@ describe("generated-video frame sampling (SPEC §8 Q8) and the differentiable pa
       u8[i] = (s >>> 16) & 255;
     }
     const plain = videoToImageBindInput({ data: u8, numFrames: F, height: H, width: W, fps }, S);
-    const chw = toChw(u8, F, H, W);
+    const chw = framesUint8ToChw(u8, F, H, W);
     const ops = new TfjsOps();
     const x = tf.tensor(chw, [F, 3, H, W]);
     const y = framesToImageBindInput(ops, x, fps, S);
