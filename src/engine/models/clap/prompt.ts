@@ -11,31 +11,19 @@
  * `maxLength` to reproduce it. With the attention mask the padded length does not change the embedding (the
  * pooled `<s>` token never attends to padding), only the float rounding.
  */
-import { BadInputError } from "../../errors.js";
 import type { Ops } from "../../ops/ops.js";
+import { type PromptBatch, stackPrompts } from "../../preprocess/tokenizers/bpe.js";
 import type { RobertaTokenizer } from "../../preprocess/tokenizers/roberta.js";
 import type { ClapTextModelWithProjection } from "./model.js";
+
+export type { PromptBatch };
 
 /** What the helpers need of a RoBERTa tokenizer (`preprocess/tokenizers/roberta.ts`). */
 export type AudioLDMTokenizer = Pick<RobertaTokenizer, "encode" | "modelMaxLength">;
 
-export interface PromptBatch {
-  /** [B, L] row-major, int32. */
-  input_ids: Int32Array;
-  /** [B, L] 1 = token, 0 = padding. */
-  attention_mask: Int32Array;
-  shape: [number, number];
-}
-
 export interface AudioLDMPromptOptions {
   /** Padded/truncated length. Default `tokenizer.modelMaxLength` (512 for CLAP's RoBERTa tokenizer). */
   maxLength?: number;
-}
-
-function asList(prompts: string | readonly string[]): readonly string[] {
-  const list = typeof prompts === "string" ? [prompts] : prompts;
-  if (list.length === 0) throw new BadInputError("encode prompt: no prompts given");
-  return list;
 }
 
 /** Host side: `tokenizer(prompts, padding="max_length", max_length, truncation=True)` stacked to [B, L]. */
@@ -44,17 +32,10 @@ export function tokenizePromptsAudioLDM(
   prompts: string | readonly string[],
   options: AudioLDMPromptOptions = {},
 ): PromptBatch {
-  const list = asList(prompts);
   const maxLength = options.maxLength ?? tokenizer.modelMaxLength;
-  const rows = list.map((p) => tokenizer.encode(p, { maxLength, padding: "max_length", truncation: true }));
-  const l = rows[0].inputIds.length;
-  const input_ids = new Int32Array(list.length * l);
-  const attention_mask = new Int32Array(list.length * l);
-  rows.forEach((r, i) => {
-    input_ids.set(r.inputIds, i * l);
-    attention_mask.set(r.attentionMask, i * l);
-  });
-  return { input_ids, attention_mask, shape: [list.length, l] };
+  return stackPrompts(prompts, (p) =>
+    tokenizer.encode(p, { maxLength, padding: "max_length", truncation: true }),
+  );
 }
 
 /**

@@ -9,10 +9,9 @@
  * HF's CLIPTokenizer pads with `<|endoftext|>` (49407), so the padded positions carry real (causal) states; the
  * UNet cross-attends to all 77. The negative prompt ("" by default) uses the same length.
  */
-import { BadInputError } from "../../errors.js";
 import type { Ops } from "../../ops/ops.js";
+import { type PromptBatch, stackPrompts } from "../../preprocess/tokenizers/bpe.js";
 import type { ClipTokenizer } from "../../preprocess/tokenizers/clip.js";
-import type { PromptBatch } from "../clap/prompt.js";
 import type { CLIPTextModel } from "./model.js";
 
 /** What the helpers need of the CLIP tokenizer (`preprocess/tokenizers/clip.ts`, HF front-end). */
@@ -34,19 +33,9 @@ export function tokenizePromptsSD(
   prompts: string | readonly string[],
   options: SDPromptOptions = {},
 ): PromptBatch {
-  const list = typeof prompts === "string" ? [prompts] : prompts;
-  if (list.length === 0) throw new BadInputError("encode prompt: no prompts given");
-  const rows = list.map((p) =>
+  return stackPrompts(prompts, (p) =>
     tokenizer.encodeHf(p, { maxLength: options.maxLength, padding: "max_length", truncation: true }),
   );
-  const l = rows[0].inputIds.length;
-  const input_ids = new Int32Array(list.length * l);
-  const attention_mask = new Int32Array(list.length * l);
-  rows.forEach((r, i) => {
-    input_ids.set(r.inputIds, i * l);
-    attention_mask.set(r.attentionMask, i * l);
-  });
-  return { input_ids, attention_mask, shape: [list.length, l] };
 }
 
 /**

@@ -3,11 +3,41 @@
  * (HF `RobertaTokenizer`) tokenizers: the reversible byte ↔ character table and merge-by-rank.
  * Written from the algorithm as OpenAI CLIP / GPT-2 describe it (`bytes_to_unicode`, `get_pairs`, `bpe`).
  */
+import { BadInputError } from "../../errors.js";
 
 /** Model inputs of a text tokenizer call (`input_ids`, `attention_mask`). */
 export interface TokenizerOutput {
   inputIds: Int32Array;
   attentionMask: Int32Array;
+}
+
+/** A batch of tokenized prompts stacked row-major, as HF returns `tokenizer(list, padding="max_length")`. */
+export interface PromptBatch {
+  /** [B, L] int32. */
+  input_ids: Int32Array;
+  /** [B, L] 1 = token, 0 = padding. */
+  attention_mask: Int32Array;
+  shape: [number, number];
+}
+
+/** Tokenizes each prompt with `encodeOne` (which pads every row to one length) and stacks the rows to [B, L]. */
+export function stackPrompts(
+  prompts: string | readonly string[],
+  encodeOne: (prompt: string) => TokenizerOutput,
+): PromptBatch {
+  const list = typeof prompts === "string" ? [prompts] : prompts;
+  if (list.length === 0) throw new BadInputError("encode prompt: no prompts given");
+  const rows = list.map(encodeOne);
+  const l = rows[0].inputIds.length;
+  const input_ids = new Int32Array(list.length * l);
+  const attention_mask = new Int32Array(list.length * l);
+  rows.forEach((r, i) => {
+    if (r.inputIds.length !== l)
+      throw new Error(`encode prompt: row ${i} has ${r.inputIds.length} ids, not ${l}`);
+    input_ids.set(r.inputIds, i * l);
+    attention_mask.set(r.attentionMask, i * l);
+  });
+  return { input_ids, attention_mask, shape: [list.length, l] };
 }
 
 let byteEncoder: readonly string[] | null = null;
