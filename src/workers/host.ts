@@ -12,6 +12,7 @@ import {
   type JobResult,
   type JobsOf,
   jobTable,
+  MAX_ID_LENGTH,
   PROTOCOL_VERSION,
   parseParams,
   ToWorkerSchema,
@@ -125,8 +126,10 @@ export function hostJobs<W extends WorkerNameType>(
   scope.onMessage((data) => {
     const msg = ToWorkerSchema.safeParse(data);
     if (!msg.success) {
+      // answered only under an id the client could have sent (an answer under any other id is itself invalid)
       const maybeId = (data as { id?: unknown } | null)?.id;
-      if (typeof maybeId === "string") fail(maybeId, new BadInputError("Malformed request to the worker."));
+      if (typeof maybeId === "string" && maybeId.length >= 1 && maybeId.length <= MAX_ID_LENGTH)
+        fail(maybeId, new BadInputError("Malformed request to the worker."));
       return;
     }
     if (msg.data.kind === "run") start(msg.data.id, msg.data.job, msg.data.params);

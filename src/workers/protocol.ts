@@ -105,7 +105,9 @@ export function isJobType(s: string): s is JobType {
   return Object.hasOwn(jobTable, s);
 }
 
-const id = z.string().min(1).max(64);
+/** Longest job id (the client makes `<worker>-<n>`). */
+export const MAX_ID_LENGTH = 64;
+const id = z.string().min(1).max(MAX_ID_LENGTH);
 
 export const SerializedErrorSchema = z.object({
   name: z.string(),
@@ -119,7 +121,9 @@ export const SerializedErrorSchema = z.object({
         z.number(),
         z.boolean(),
         z.null(),
-        z.array(z.union([z.string(), z.number()])).readonly(),
+        // no `.readonly()`: zod freezes the input even when it fails the array check, and freezing a typed
+        // array with elements throws (found by test/reliability/protocol.fuzz.test.ts)
+        z.array(z.union([z.string(), z.number()])).transform((a): readonly (string | number)[] => a),
       ]),
     )
     .optional(),
