@@ -22,7 +22,8 @@ const BARS = "▁▂▃▄▅▆▇█";
 async function jobDirs(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    if (!e.isDirectory()) continue;
+    // earlier smoke runs, data caches and built packs are not jobs of this run
+    if (!e.isDirectory() || /^(smoke|data$|pack$)/.test(e.name)) continue;
     const p = join(dir, e.name);
     if (
       await readFile(join(p, "log.jsonl")).then(

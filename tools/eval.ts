@@ -1,0 +1,85 @@
+/**
+ * The evaluation harness (issue 9; SPEC §6): vanilla vs guided on N held-out world pairs with the same seeds, as
+ * a Table-1-style table (markdown on stdout and in eval/results/<task>.md, JSON in eval/results/<task>.json,
+ * one line per pair in eval/results/<task>.pairs.jsonl).
+ *
+ *   npm run eval -- --task v2a|i2a|a2v|joint [--n 100] [--first 0] [--steps 20] [--pack public/models/default]
+ *                   [--cfg-audio 2.5] [--cfg-video 7.5] [--lambda-audio 0.1] [--lambda-video 0.01]
+ *                   [--warmup 0.2] [--out eval/results] [--save-media DIR] [--resamples 200]
+ *   npm run eval -- --task v2a --quick      (2 pairs × 2 steps, 20 resamples: the harness end to end in ~30 s)
+ *   npm run eval -- --media DIR [--reference DIR] [--pack …]     (real mp4/wav pairs; see tools/eval/media.ts)
+ *
+ * Metrics: AV-align (onsets vs optical-flow peaks, src/engine/metrics), AT/AV/VT-align_bind (the guiding
+ * ImageBind's cosines, as the pipelines report them), and FD / KL / ISc (audio) and FVD / KVD / KL / ISc (video)
+ * from the INDEPENDENT evaluator networks (eval/evaluators, trained separately: another architecture, seed and
+ * seed split) against the real held-out clips. 95% CIs: normal for per-pair metrics, bootstrap for set metrics.
+ */
+import { startTfjsNode } from "../src/engine/runtime/tfjs-node.js";
+import { packFromFolder } from "../src/engine/session-node.js";
+import { Evaluators } from "./eval/evaluators.js";
+import { evaluateMediaFolder } from "./eval/media.js";
+import { runEval } from "./eval/run.js";
+import { DEFAULT_EVAL_SETTINGS, type EvalTask, TASKS } from "./eval/tasks.js";
+import { flags } from "./train/lib/env.js";
+
+const f = flags();
+const log = (s: string) => process.stderr.write(`${s}\n`);
+/** --quick: the smallest real run (CI and the harness test); any explicit flag still wins. */
+const quick = f.has("quick");
+
+async function main(): Promise<number> {
+  const task = f.str("task", "") as EvalTask;
+  if (!f.has("media") && !TASKS.includes(task)) {
+    log(`usage: npm run eval -- --task ${TASKS.join("|")} [--n N] [--quick]   (or --media DIR)`);
+    return 2;
+  }
+  const backend = await startTfjsNode("wasm");
+  const pack = await packFromFolder(f.str("pack", "public/models/default"));
+  const outDir = f.str("out", "eval/results");
+  const evaluators = await Evaluators.open(f.str("evaluators", "eval/evaluators"));
+  try {
+    if (f.has("media")) {
+      await evaluateMediaFolder(f.str("media", ""), f.str("reference", ""), pack, evaluators, outDir);
+      return 0;
+    }
+    const n = f.num("n", quick ? 2 : 20);
+    if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`--n needs a whole number ≥ 1 (got ${n})`);
+    const settings = {
+      steps: f.num("steps", quick ? 2 : DEFAULT_EVAL_SETTINGS.steps),
+      cfgAudio: f.num("cfg-audio", DEFAULT_EVAL_SETTINGS.cfgAudio),
+      cfgVideo: f.num("cfg-video", DEFAULT_EVAL_SETTINGS.cfgVideo),
+      lambdaAudio: f.num("lambda-audio", DEFAULT_EVAL_SETTINGS.lambdaAudio),
+      lambdaVideo: f.num("lambda-video", DEFAULT_EVAL_SETTINGS.lambdaVideo),
+      warmup: f.num("warmup", DEFAULT_EVAL_SETTINGS.warmup),
+    };
+    const first = f.num("first", 0);
+    log(
+      `eval ${task}: ${n} held-out pairs from #${first}, ${settings.steps} steps · pack ${pack.id} · tfjs-${backend}`,
+    );
+    const run = await runEval({
+      task,
+      pack,
+      evaluators,
+      n,
+      first,
+      seedBase: f.num("seed", 0),
+      settings,
+      resamples: f.num("resamples", quick ? 20 : 200),
+      outDir,
+      saveMedia: f.str("save-media", ""),
+      log,
+    });
+    process.stdout.write(`${run.markdown}\n`);
+    return 0;
+  } finally {
+    evaluators.dispose();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);
