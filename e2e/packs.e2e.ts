@@ -2,7 +2,7 @@
  * Model packs in real Chromium: the Models view installs the bundled pack from the app's origin into OPFS,
  * imports a picked upstream folder (a diffusers AudioLDM written by the test) and converts it in the worker
  * into OPFS; after a reload, with every request for model files blocked, the packs still list, verify and load
- * from the cache.
+ * from the cache, and a text→audio job runs on the cached copy.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -61,7 +61,7 @@ describe("Models view: packs in OPFS", () => {
     await expect.poll(() => page.locator("section[data-busy]").getAttribute("data-busy")).toBe("false");
   });
 
-  it("after a reload, with model files blocked, lists, verifies and loads both packs from OPFS", async () => {
+  it("after a reload, with model files blocked, lists, verifies and loads both packs from OPFS and runs a job", async () => {
     const { page } = session.studio;
     const blocked: string[] = [];
     await session.browser.context.route(/\/models\//, (route) => {
@@ -86,6 +86,38 @@ describe("Models view: packs in OPFS", () => {
       await runJob(page, "packs-estimate", { ids: ["default"], options: { task: "v2a", seconds: 2 } }),
     );
     expect(estimate.ok).toBe(true);
+    // a whole job from the cache: text→audio on the installed copy, forward passes on the wasm EP (SwiftShader
+    // is slow), 2 steps, no aligner
+    const seconds = 1;
+    const gen = value(
+      await runJob(page, "generate", {
+        task: "t2a",
+        pack: { kind: "installed", id: "default" },
+        prompt: "a bell rings twice",
+        seed: 7,
+        steps: 2,
+        compare: false,
+        executor: "wasm",
+        gradExecutor: "wasm",
+        previewEvery: 0,
+        durationS: seconds,
+        guidanceScale: 2.5,
+        aligner: {
+          enabled: false,
+          lambda: 0.1,
+          warmup: 0.2,
+          iterations: 1,
+          optimizer: "adam",
+          weights: { text: 1, vision: 1 },
+          promptTuning: { enabled: false, lambda: 1e-3 },
+        },
+      }),
+    );
+    expect(gen.packId).toBe("default");
+    const run = (gen.runs as { vanilla?: { sampleRate: number; waveform: number[] } }).vanilla;
+    expect(run?.waveform.length).toBe(Math.round(seconds * (run?.sampleRate ?? 0)));
+    expect(run?.waveform.every(Number.isFinite)).toBe(true);
+    expect(run?.waveform.some((v) => v !== 0)).toBe(true);
     expect(blocked).toEqual([]); // nothing even tried the network
     await session.browser.context.unroute(/\/models\//);
     session.expectClean();
