@@ -6,7 +6,9 @@
  *   The dev server additionally needs a nonce for the React refresh preamble it inlines; `vite preview` /
  *   `npm start` serve the built app, which has no inline script or style at all.
  * - Runtime files that libraries fetch by URL (onnxruntime-web's wasm + its pthread module, ffmpeg core,
- *   tfjs-backend-wasm binaries) are served from the app's own origin under `/vendor/` — never from a CDN.
+ *   tfjs-backend-wasm binaries) are served from the app's own origin under `/vendor/` — never from a CDN; the
+ *   one CDN default left in a dependency (@ffmpeg/ffmpeg's core URL) is rewritten to that path at build time.
+ * - Production builds get a service worker (`/sw.js`, src/sw/) that caches the app and the bundled pack.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -14,6 +16,8 @@ import type { ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
+import { DEFAULT_PACK } from "./src/engine/packs/default-pack-info.js";
+import { serviceWorkerPlugin } from "./src/sw/build.js";
 
 /** A file inside an installed package (some packages do not export their package.json, so no require.resolve). */
 const nm = (path: string): string => fileURLToPath(new URL(`./node_modules/${path}`, import.meta.url));
@@ -91,11 +95,44 @@ function vendorPlugin(): Plugin {
   };
 }
 
+/**
+ * @ffmpeg/ffmpeg's worker falls back to a core on unpkg.com when `load()` gets no `coreURL`. The studio always
+ * passes one, but the URL would still sit in the bundle; point the fallback at our own copy instead, and fail
+ * the build if a new version moved it (so a remote script URL cannot slip back in unnoticed).
+ */
+function noRemoteFfmpegCore(base: string): Plugin {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the exact source text of the dependency's template literal
+  const remote = "`https://unpkg.com/@ffmpeg/core@${CORE_VERSION}/dist/umd/ffmpeg-core.js`";
+  return {
+    name: "studio:no-remote-ffmpeg-core",
+    transform(code, id) {
+      if (!/[\\/]@ffmpeg[\\/]ffmpeg[\\/]dist[\\/]esm[\\/]const\.js$/.test(id.split("?")[0] ?? ""))
+        return null;
+      if (!code.includes(remote))
+        this.error(
+          `${id}: @ffmpeg/ffmpeg no longer declares its core URL as expected; update vite.config.ts`,
+        );
+      return { code: code.replace(remote, JSON.stringify(`${base}vendor/ffmpeg/ffmpeg-core.js`)), map: null };
+    },
+  };
+}
+
 export default defineConfig(({ command, isPreview }) => {
   // The dev server inlines React's refresh preamble; it gets a per-server-start nonce. Builds need none.
   const nonce = command === "serve" && !isPreview ? randomBytes(16).toString("base64") : null;
+  const base = "/";
   return {
-    plugins: [react(), vendorPlugin()],
+    plugins: [
+      react(),
+      vendorPlugin(),
+      noRemoteFfmpegCore(base),
+      serviceWorkerPlugin({
+        entry: fileURLToPath(new URL("./src/sw/sw.ts", import.meta.url)),
+        packDir: DEFAULT_PACK.path,
+        packsRoot: "models/",
+      }),
+    ],
+    base,
     html: nonce ? { cspNonce: nonce } : {},
     resolve: {
       // The "extern wasm" build loads its wasm glue from env.wasm.wasmPaths (our /vendor/ort/), so ORT's
@@ -115,7 +152,9 @@ export default defineConfig(({ command, isPreview }) => {
         "@tensorflow/tfjs-backend-cpu",
       ],
     },
-    worker: { format: "es" },
+    // ffmpeg's worker.js (the one importing the core URL) is bundled by the worker pipeline, which runs only the
+    // plugins listed here.
+    worker: { format: "es", plugins: () => [noRemoteFfmpegCore(base)] },
     build: { target: "es2022", sourcemap: true, chunkSizeWarningLimit: 4096 },
     server: { headers: securityHeaders(nonce) },
     preview: { headers: securityHeaders(null) },

@@ -1,5 +1,5 @@
 /**
- * Registers the service worker (src/sw/, production builds only), asks it to cache the bundled pack once it is
+ * Registers the service worker (src/sw/; built apps only, not the dev server), asks it to cache the bundled pack once it is
  * active, and keeps what it reports in a tiny store that `OfflineStatus` renders: whether the app is available
  * with the network off (the worker controls this page, its shell precache is complete, the pack is cached).
  */
@@ -18,6 +18,9 @@ export type OfflineState =
       updateWaiting: boolean;
       status: SwStatus | null;
     };
+
+/** Defined by the service-worker build plugin (src/sw/build.ts): true in builds, false under the dev server. */
+declare const __STUDIO_SW__: boolean | undefined;
 
 let state: OfflineState = { phase: "registering" };
 const listeners = new Set<() => void>();
@@ -67,7 +70,7 @@ export function applyUpdate(): void {
 
 /** Registers the worker; call once from the entry point. */
 export function startOffline(): void {
-  if (!import.meta.env.PROD) {
+  if (typeof __STUDIO_SW__ === "undefined" || !__STUDIO_SW__) {
     set({ phase: "unsupported", reason: "the development server runs without a service worker" });
     return;
   }

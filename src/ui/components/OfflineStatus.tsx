@@ -6,7 +6,8 @@ const MB = 1024 * 1024;
 function describe(s: OfflineState): string {
   if (s.phase === "unsupported") return `Not available offline: ${s.reason}.`;
   if (s.phase === "registering") return "Setting up offline use…";
-  if (s.phase === "error") return `Not available offline: the service worker failed to register (${s.error}).`;
+  if (s.phase === "error")
+    return `Not available offline: the service worker failed to register (${s.error}).`;
   if (!s.status) return "Service worker starting…";
   if (!s.status.shell) return "Caching the app…";
   if (!s.controlled) return "The app is cached; reload once to let it work offline.";
