@@ -160,7 +160,9 @@ async function probePath(
   path: string,
   name: string,
 ): Promise<MediaInfo & { readonly log: string }> {
-  await ff.exec(["-hide_banner", "-i", path]); // exits 1 ("no output file"); the banner is what we want
+  // exits 1 ("no output file"); the banner is what we want. The log level is set explicitly: ffmpeg.wasm keeps
+  // it across execs, so after a decode ran with "-loglevel error" a bare probe would print no stream info.
+  await ff.exec(["-hide_banner", "-loglevel", "info", "-i", path]);
   const log = ff.logTail();
   const info = parseMediaInfo(log);
   if (!info || (!info.video && !info.audio)) {
