@@ -60,7 +60,7 @@ export const tasks = Object.freeze({
     inputs: [audio],
     produces: ["video"],
     models: ["AnimateDiff", "Stable Diffusion", "ImageBind"],
-    pipeline: null,
+    pipeline: { job: "generate" },
     pendingNote: "The audio-to-video pipeline is not wired into the studio yet.",
   },
   joint: {
@@ -71,7 +71,7 @@ export const tasks = Object.freeze({
     inputs: [],
     produces: ["video", "audio"],
     models: ["AnimateDiff", "AudioLDM", "ImageBind"],
-    pipeline: null,
+    pipeline: { job: "generate" },
     pendingNote: "The joint video+audio pipeline is not wired into the studio yet.",
   },
 } as const satisfies Record<TaskDescriptor["id"], TaskDescriptor>);

@@ -42,7 +42,7 @@ export function TaskTab({ task }: { task: TaskDescriptor }) {
             <p className="placeholder">
               {disabled
                 ? "Results will appear here once this task is wired."
-                : "Pick an input and press Generate (Ctrl+Enter). Progress, live x0 previews, the aligner's loss and the vanilla-vs-guided comparison appear here."}
+                : `${task.inputs.length ? "Pick an input" : "Write a prompt"} and press Generate (Ctrl+Enter). Progress, live x0 previews, the aligner's loss and the vanilla-vs-guided comparison appear here.`}
             </p>
           )}
           <RunPanel task={task.id} />

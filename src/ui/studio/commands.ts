@@ -53,6 +53,8 @@ interface DecodedInput {
   file: Blob;
   decoded: DecodeResult | null;
   url: string | null;
+  /** The window (s) the last decode asked for; a form change that needs another window decodes again. */
+  windowS: number | null;
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -96,6 +98,8 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
     const input = task(t).input;
     if (!entry || !input) return;
     apply((s) => R.patchInput(s, t, id, { status: "decoding", error: null, trimStartS: startS }));
+    const windowS = input.kind === "image" ? null : windowOf(t, task(t).fields);
+    entry.windowS = windowS;
     try {
       const r = await commands.run(
         "decode",
@@ -103,7 +107,7 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
           kind: input.kind,
           name: input.name,
           file: entry.file,
-          ...(input.kind === "image" ? {} : { startS, durationS: windowOf(t, task(t).fields) }),
+          ...(windowS === null ? {} : { startS, durationS: windowS }),
         },
         { label: `Decode ${input.name}` },
       );
@@ -195,7 +199,7 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
         inputs.delete(old.id);
       }
       const id = newId("in");
-      inputs.set(id, { file, decoded: null, url: null });
+      inputs.set(id, { file, decoded: null, url: null, windowS: null });
       const view: InputView = {
         id,
         kind: inputKind(t),
@@ -223,6 +227,15 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
     },
 
     generate: async (t) => {
+      if (task(t).run?.status === "running") return;
+      // the form asks for another window than the input was decoded for (A2V frames / fps, V2A length): decode again
+      const before = task(t).input;
+      const was = before ? inputs.get(before.id) : undefined;
+      if (before && was && before.kind !== "image" && before.status === "ready") {
+        const want = windowOf(t, task(t).fields);
+        if (was.windowS === null || Math.abs(was.windowS - want) > 1e-6)
+          await decode(t, before.id, before.trimStartS);
+      }
       const state = task(t);
       if (state.run?.status === "running") return;
       const { request } = validate(t, state.fields, summaryOf(state.input));

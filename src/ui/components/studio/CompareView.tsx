@@ -15,7 +15,10 @@ function ExportBar({ result, task }: { result: ResultView; task: StudioTaskId })
   const exporting = useStudio((s) => s.studio.tasks[task].exporting);
   const listen = useStudio((s) => s.studio.tasks[task].listen);
   const busy = exporting?.status === "running";
-  const canMux = result.inputFile !== null && result.input?.kind !== "audio";
+  // A video to mux: a run's generated frames (A2V, joint) or the input video/picture (V2A, I2A)
+  const canMux =
+    Object.values(result.media).some((m) => m?.frames) ||
+    (result.inputFile !== null && (result.input?.kind === "video" || result.input?.kind === "image"));
   const go = (kind: "mp4" | "webm" | "wav" | "png") => void studio.exportResult(result.id, kind);
   return (
     <div className="export-bar">
@@ -84,6 +87,23 @@ function RunPictures({ result, run }: { result: ResultView; run: "vanilla" | "gu
   );
 }
 
+/** The knobs a result was made with, in one line. */
+function settingsLine(r: ResultView): string {
+  const s = r.settings;
+  const joint = r.task === "joint";
+  const parts = [
+    `seed ${s.seed}`,
+    `${s.steps} steps`,
+    joint ? `CFG ${s.cfg} / ${s.cfgVideo}` : `CFG ${s.cfg}`,
+    `${joint ? `λ ${s.lambda} / ${s.lambdaVideo}` : `λ ${s.lambda}`} ${s.optimizer}`,
+    `warm-up ${s.warmup}`,
+  ];
+  if (r.task === "a2v" || joint) parts.push(`${s.frames} frames ${s.width}×${s.height} at ${s.fps} fps`);
+  const tuned = s.promptTuning || (joint && s.promptTuningVideo);
+  if (tuned) parts.push(`prompt tuning λ2 ${s.lambda2}`);
+  return parts.join(" · ");
+}
+
 export function CompareView({ task }: { task: StudioTaskId }) {
   const studio = useStudioCommands();
   const uid = useId();
@@ -112,9 +132,8 @@ export function CompareView({ task }: { task: StudioTaskId }) {
         Prompt{result.autoPrompt ? " (automatic)" : ""}: <q>{result.prompt}</q>
         <span className="muted">
           {" "}
-          · seed {s.seed} · {s.steps} steps · CFG {s.cfg} · λ {s.lambda} {s.optimizer} · warm-up {s.warmup}
-          {s.promptTuning ? ` · prompt tuning λ2 ${s.lambda2}` : ""} · pack {result.packId} ·{" "}
-          {(result.runMs / 1000).toFixed(1)} s on {result.executors.forward} + {result.executors.grad}
+          · {settingsLine(result)} · pack {result.packId} · {(result.runMs / 1000).toFixed(1)} s on{" "}
+          {result.executors.forward} + {result.executors.grad}
         </span>
       </p>
       <Transport result={result} listen={listen} onListen={(r) => studio.listen(task, r)} />

@@ -116,7 +116,10 @@ export function InputPanel({
       >
         <label className="field">
           <span>{spec.label}</span>
-          <small className="muted">Drop a {spec.kind} file on this box, or pick one.</small>
+          <small className="muted">
+            Drop {spec.kind === "audio" || spec.kind === "image" ? "an" : "a"} {spec.kind} file on this box,
+            or pick one.
+          </small>
           <input
             type="file"
             accept={spec.accept}
