@@ -7,6 +7,7 @@
  * The file runs its own `vite preview` of the built app (the same server and headers as `npm start`) so that it
  * can stop it: the origin then really has no server behind it.
  */
+import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { type PreviewServer, preview } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -104,6 +105,8 @@ describe("offline", () => {
     expect(report.crossOriginIsolated).toBe(true); // the engine worker, its script served by the service worker
     await page().keyboard.press("Alt+6");
     await page().waitForSelector('[data-testid="offline-status"][data-offline="ready"]');
+    await mkdir("e2e/artifacts", { recursive: true });
+    await page().getByTestId("offline-status").screenshot({ path: "e2e/artifacts/offline-status.png" });
   });
 
   it("serves byte ranges of the cached pack like the server did", async () => {
