@@ -199,10 +199,12 @@ export async function runAudioTask(
     // # 6. decode and cut to the requested length
     emit({ type: "phase", phase: "decoding", run });
     const full = await engine.decode(final, geo.latentShape);
+    check(); // a cancel during the last phases ends the job too (tests: test/reliability/cancel-memory.test.ts)
     const waveform = full.subarray(0, geo.outputLength).slice();
     // # 7. ImageBind scores of the output against the conditions
     emit({ type: "phase", phase: "scoring", run });
     const eAudio = await engine.embedAudio(waveform, clips);
+    check();
     const scores = bindScoresOf({ audio: eAudio, text: eText, vision: eVision });
     const loss = alignmentLoss(targets, eAudio);
     runs[run] = { waveform, sampleRate: geo.samplingRate, scores, loss, lossCurve, promptNorm };
