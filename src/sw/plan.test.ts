@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { ModelPackError } from "../engine/errors.js";
 import { planBuild } from "./build.js";
+import { isFromWorker, isToWorker } from "./messages.js";
 import { cacheNames, routeRequest, type SwBuild, staleCaches } from "./plan.js";
 
 const build: SwBuild = {
@@ -115,5 +116,25 @@ describe("planBuild", () => {
     put("models/default/manifest.json", JSON.stringify(edited));
     expect(() => planBuild(dir, "models/default/", "models/")).toThrow(ModelPackError);
     expect(() => planBuild(dir, "models/default/", "models/")).toThrow(`${tok.path}: ${tok.size} bytes`);
+  });
+});
+
+describe("page ↔ worker messages", () => {
+  it("accept what the other side sends and reject anything else", () => {
+    expect(isToWorker({ type: "cache-pack" })).toBe(true);
+    expect(isToWorker({ type: "delete-everything" })).toBe(false);
+    expect(isToWorker("cache-pack")).toBe(false);
+    const status = { version: "v", shell: true, pack: { state: "caching", files: 1, total: 3, bytes: 10 } };
+    expect(isFromWorker({ type: "status", status })).toBe(true);
+    expect(
+      isFromWorker({ type: "status", status: { ...status, pack: { state: "caching", files: 1, total: 3 } } }),
+    ).toBe(false);
+    expect(
+      isFromWorker({ type: "status", status: { ...status, pack: { state: "cached", files: -1, total: 3 } } }),
+    ).toBe(false);
+    expect(isFromWorker({ type: "status", status: { ...status, shell: "yes" } })).toBe(false);
+    expect(
+      isFromWorker({ type: "status", status: { ...status, pack: { state: "error", files: 0, total: 3 } } }),
+    ).toBe(false);
   });
 });
