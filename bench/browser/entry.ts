@@ -1,0 +1,199 @@
+/**
+ * The browser half of `npm run bench` (bundled by bench/lib/browser.ts, run in headless Chromium): the engine's
+ * own runtime start-up (createRuntime: ORT WebGPU EP first, then tfjs-webgpu on ORT's device), then the same
+ * benchmark cases as Node at small shapes — the bundled default pack's configs (real topology, small widths),
+ * 1 s of audio — on ORT WebGPU, ORT wasm and tfjs-webgpu, plus the guidance step's forward + backward on
+ * tfjs-webgpu. Exposes `window.__bench(options)`.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { TfjsOps } from "../../src/engine/ops/tfjs.js";
+import { AUDIOLDM, IMAGEBIND } from "../../src/engine/packs/default-configs.js";
+import { createRuntime, type ExecutionProvider } from "../../src/engine/runtime/runtime.js";
+import {
+  audioUnet,
+  audioUnetCase,
+  audioVae,
+  type Case,
+  caseFlops,
+  emitCase,
+  fbankCase,
+  fillImageBind,
+  fillRandom,
+  ibAudioCase,
+  ibTextCase,
+  ibVisionCase,
+  imagebind,
+  vaeDecodeCase,
+  vocoder,
+  vocoderCase,
+} from "../lib/cases.js";
+import { guidanceStep } from "../lib/guidance.js";
+import type { BrowserResult, ComponentResult } from "../lib/results.js";
+import { repeat, timed } from "../lib/timing.js";
+
+export interface BrowserBenchOptions {
+  quick: boolean;
+  repeats: number;
+  /** no new case starts after this long (SwiftShader is ~100× slower than the CPU EPs) */
+  budgetMs: number;
+}
+
+async function bench(o: BrowserBenchOptions): Promise<BrowserResult> {
+  const t0 = performance.now();
+  const over = () => performance.now() - t0 > o.budgetMs;
+  const rt = await createRuntime({
+    backend: "auto",
+    assets: { ortWasm: "/vendor/ort/", tfjsWasm: "/vendor/tfjs/" },
+  });
+  const notes: string[] = [];
+  if (rt.report.fallbackReason) notes.push(`runtime fell back: ${rt.report.fallbackReason}`);
+  const seconds = 1;
+  const unet = audioUnet(AUDIOLDM.unet);
+  const vae = audioVae(AUDIOLDM.vae);
+  const voc = vocoder(AUDIOLDM.vocoder);
+  const ib = imagebind(IMAGEBIND);
+  for (const m of [unet, vae, voc]) fillRandom(m);
+  fillImageBind(ib);
+  const cases: Case[] = [
+    audioUnetCase(unet, seconds),
+    vaeDecodeCase(vae, seconds),
+    vocoderCase(voc, seconds),
+    fbankCase(seconds),
+    ibAudioCase(ib, seconds),
+    ibTextCase(ib),
+    ibVisionCase(ib, 1),
+  ];
+  const components: ComponentResult[] = [];
+  const row = (
+    c: Case,
+    executor: ComponentResult["executor"],
+    weights: ComponentResult["weights"],
+    s: Awaited<ReturnType<typeof repeat>>,
+    extra: Partial<ComponentResult>,
+  ) => {
+    const flops = caseFlops(c);
+    components.push({
+      section: "browser",
+      component: c.component,
+      shape: c.shape,
+      executor,
+      weights,
+      threads: executor === "ort-wasm-browser" ? rt.report.ort.wasmThreads : 1,
+      gflop: flops / 1e9,
+      medianMs: s.medianMs,
+      minMs: s.minMs,
+      maxMs: s.maxMs,
+      cpuMedianMs: null,
+      repeats: s.runs.length,
+      gflops: flops / 1e6 / s.medianMs,
+      cpuGflops: null,
+      ...extra,
+    });
+  };
+  const eps: ExecutionProvider[] = rt.device ? ["webgpu", "wasm"] : ["wasm"];
+  // the guidance step (tfjs, forward + backward) at 1 s with the small models
+  const gops = new TfjsOps();
+  try {
+    if (over()) throw new Error(`not run: browser budget (${Math.round(o.budgetMs / 1000)} s) spent`);
+    const g0 = await guidanceStep({ ops: gops, vae, vocoder: voc, imagebind: ib }, seconds);
+    const runs = [g0.run];
+    for (let i = 0; i < o.repeats; i++)
+      runs.push((await guidanceStep({ ops: gops, vae, vocoder: voc, imagebind: ib }, seconds)).run);
+    const w = runs
+      .slice(1)
+      .map((r) => r.wallMs)
+      .sort((a, b) => a - b);
+    const flops =
+      2 *
+      (caseFlops(vaeDecodeCase(vae, seconds)) +
+        caseFlops(vocoderCase(voc, seconds)) +
+        caseFlops(ibAudioCase(ib, 1)));
+    components.push({
+      section: "browser",
+      component: "guidance",
+      shape: `[1,8,${seconds * 25},16] → 1 clip`,
+      executor: rt.report.tfjs.backend === "webgpu" ? "tfjs-webgpu" : "tfjs-wasm",
+      weights: "fp32-tfjs",
+      threads: 1,
+      gflop: flops / 1e9,
+      medianMs: w[w.length >> 1],
+      minMs: w[0],
+      maxMs: w[w.length - 1],
+      cpuMedianMs: null,
+      repeats: w.length,
+      firstRunMs: g0.run.wallMs,
+      gflops: flops / 1e6 / w[w.length >> 1],
+      cpuGflops: null,
+      note: "forward + backward + Adam update (FLOPs ≈ 2 × forward)",
+    });
+  } catch (e) {
+    notes.push(`guidance on tfjs failed: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    gops.dispose();
+  }
+  for (const c of cases) {
+    if (over()) {
+      notes.push(`${c.component} not run: browser budget (${Math.round(o.budgetMs / 1000)} s) spent`);
+      continue;
+    }
+    const em = emitCase(c, "fp32", false);
+    for (const ep of eps) {
+      try {
+        const created = await timed(() => rt.createSession(em.built.model, ep));
+        const session = created.value;
+        const feeds: Record<string, InstanceType<typeof rt.ort.Tensor>> = {};
+        for (const [k, v] of Object.entries(c.inputs))
+          feeds[k] = new rt.ort.Tensor(v.data instanceof Int32Array ? "int32" : "float32", v.data, v.shape);
+        const first = await timed(() => session.run(feeds));
+        const s = await repeat(o.repeats, () => session.run(feeds));
+        await session.release();
+        row(c, ep === "webgpu" ? "ort-webgpu" : "ort-wasm-browser", "fp32", s, {
+          createMs: created.run.wallMs,
+          firstRunMs: first.run.wallMs,
+        });
+      } catch (e) {
+        notes.push(`${c.component} on ORT ${ep} failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    // tfjs (webgpu when the runtime started it)
+    const ops = new TfjsOps();
+    try {
+      const xs: Record<string, tf.Tensor> = {};
+      for (const [k, v] of Object.entries(c.inputs))
+        xs[k] = tf.tensor(v.data, v.shape, v.data instanceof Int32Array ? "int32" : "float32");
+      const once = async () => {
+        const y = tf.tidy(() => c.forward(ops, xs));
+        await y.data();
+        y.dispose();
+      };
+      const first = await timed(once);
+      const s = await repeat(o.repeats, once);
+      row(c, rt.report.tfjs.backend === "webgpu" ? "tfjs-webgpu" : "tfjs-wasm", "fp32-tfjs", s, {
+        firstRunMs: first.run.wallMs,
+      });
+      for (const t of Object.values(xs)) t.dispose();
+    } catch (e) {
+      notes.push(`${c.component} on tfjs failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      ops.dispose();
+    }
+  }
+  const a = rt.report.webgpu?.adapter;
+  return {
+    adapter: a
+      ? {
+          vendor: a.vendor,
+          architecture: a.architecture,
+          device: a.device,
+          description: a.description,
+          fallback: a.isFallbackAdapter,
+        }
+      : null,
+    userAgent: rt.report.userAgent,
+    shaderF16: rt.report.webgpu?.shaderF16 ?? false,
+    components,
+    notes,
+  };
+}
+
+(globalThis as { __bench?: typeof bench }).__bench = bench;
