@@ -246,6 +246,9 @@ export class WorkerClient<W extends WorkerNameType> {
       case "fatal":
         this.crash(`uncaught error in the worker: ${msg.error.message}`);
         return;
+      case "restart":
+        this.crash(msg.reason);
+        return;
       case "event": {
         const p = this.pending.get(msg.id);
         if (!p) return;

@@ -5,6 +5,7 @@
  */
 import { BadInputError, CancelledError, ErrorCode, StudioError, serializeError } from "../engine/errors.js";
 import type { JobContext, JobEvent } from "../engine/runtime/job.js";
+import { isOutOfMemory, outOfMemoryError } from "../engine/runtime/oom.js";
 import {
   type FromWorker,
   isJobType,
@@ -47,17 +48,30 @@ interface Queued {
   id: string;
   run: () => Promise<void>;
   abort: AbortController;
+  /** Its result or error was posted (by the job, or by `failAll` before the job noticed). */
+  answered: boolean;
 }
 
 export interface Host {
   stop(): void;
+  /**
+   * Fails the running job and every queued one with `err` now (the running one is aborted; whatever it returns
+   * later is dropped). For faults that end the worker's usefulness, e.g. a lost GPU device.
+   */
+  failAll(err: StudioError): void;
+  /** Asks the client to replace this worker with a fresh one (a new wasm heap, a new GPU device). */
+  restart(reason: string): void;
 }
 
 export function hostJobs<W extends WorkerNameType>(
   scope: WorkerScope,
   worker: W,
   handlers: JobHandlers<W>,
-  opts: { heartbeatMs?: number } = {},
+  opts: {
+    heartbeatMs?: number;
+    /** What to suggest when `job` ran out of memory (the planner's advice for its params), or null. */
+    outOfMemoryAdvice?: (job: JobsOf<W>, params: unknown) => Promise<string | null>;
+  } = {},
 ): Host {
   const queue: Queued[] = [];
   let running: Queued | null = null;
@@ -93,11 +107,14 @@ export function hostJobs<W extends WorkerNameType>(
       emitTransfer: (event, items) => post({ kind: "event", id, event }, items),
       transfer: (...items) => transfer.push(...items),
     };
-    const run = async () => {
+    const entry: Queued = { id, run: async () => {}, abort, answered: false };
+    entry.run = async () => {
       try {
         if (abort.signal.aborted) throw new CancelledError();
         const result = await handler(parsed.value as JobParams<JobsOf<W>>, ctx);
+        if (entry.answered) return;
         if (abort.signal.aborted) throw new CancelledError();
+        entry.answered = true;
         try {
           post({ kind: "result", id, result }, transfer);
         } catch (err) {
@@ -107,10 +124,21 @@ export function hostJobs<W extends WorkerNameType>(
           );
         }
       } catch (err) {
-        fail(id, abort.signal.aborted ? new CancelledError() : err);
+        if (entry.answered) return;
+        let error = err;
+        // an allocation failure becomes an OutOfMemoryError that says what to change
+        if (!abort.signal.aborted && isOutOfMemory(err)) {
+          const advice = opts.outOfMemoryAdvice
+            ? await opts.outOfMemoryAdvice(job as JobsOf<W>, parsed.value).catch(() => null)
+            : null;
+          error = outOfMemoryError(err, advice);
+        }
+        if (entry.answered) return;
+        entry.answered = true;
+        fail(id, abort.signal.aborted ? new CancelledError() : error);
       }
     };
-    queue.push({ id, run, abort });
+    queue.push(entry);
     void pump();
   };
 
@@ -118,8 +146,18 @@ export function hostJobs<W extends WorkerNameType>(
     if (running?.id === id) return running.abort.abort();
     const i = queue.findIndex((q) => q.id === id);
     if (i >= 0) {
-      queue.splice(i, 1);
+      const [q] = queue.splice(i, 1);
+      q!.answered = true;
       fail(id, new CancelledError());
+    }
+  };
+
+  const failAll = (err: StudioError) => {
+    for (const q of [...(running ? [running] : []), ...queue.splice(0)]) {
+      if (q.answered) continue;
+      q.answered = true;
+      q.abort.abort();
+      fail(q.id, err);
     }
   };
 
@@ -139,5 +177,9 @@ export function hostJobs<W extends WorkerNameType>(
 
   post({ kind: "ready", worker, protocol: PROTOCOL_VERSION });
   const beat = setInterval(() => post({ kind: "heartbeat" }), opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
-  return { stop: () => clearInterval(beat) };
+  return {
+    stop: () => clearInterval(beat),
+    failAll,
+    restart: (reason) => post({ kind: "restart", reason }),
+  };
 }

@@ -3,6 +3,7 @@
  *
  *   UI → worker:  run {id, job, params} | cancel {id}
  *   worker → UI:  ready | heartbeat | event {id, event} | result {id, result} | error {id, error} | fatal {error}
+ *                 | restart {reason}
  *
  * Every message is checked with zod on the receiving side: params and results against the job table below,
  * errors against `SerializedError` (rebuilt into typed errors with errors.ts). All payloads are
@@ -148,6 +149,8 @@ export const FromWorkerSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("error"), id, error: SerializedErrorSchema }),
   /** The worker hit an error outside any job (e.g. an unhandled rejection); the client restarts it. */
   z.object({ kind: z.literal("fatal"), error: SerializedErrorSchema }),
+  /** The worker cannot go on (its GPU device was lost) and asks to be replaced; its jobs were already failed. */
+  z.object({ kind: z.literal("restart"), reason: z.string().max(2000) }),
 ]);
 export type FromWorker = z.infer<typeof FromWorkerSchema>;
 

@@ -317,6 +317,18 @@ function refusal(e: MemoryEstimate, limits: PlanLimits): string {
     .slice(0, 3)
     .map((r) => `${r.component} ${mb(r.weightsBytes)}`)
     .join(", ");
+  const change = memorySuggestions(e);
+  if (e.largestBufferBytes > limits.maxBufferSize)
+    return `This run needs a single ${mb(e.largestBufferBytes)} buffer, over this GPU's ${mb(limits.maxBufferSize)} maxBufferSize. Try ${change.join(", or ")}.`;
+  return (
+    `This run needs about ${mb(e.peakBytes)} in its ${phase.name} phase (weights ${mb(phase.weightsBytes)}: ${top}; ` +
+    `activations ${mb(phase.activationBytes)} for the ${phase.activationSource}), more than the ${mb(limits.budgetBytes)} available. ` +
+    `Try ${change.join(", or ")}.`
+  );
+}
+
+/** What to change to make a run smaller, most effective first (the refusal's "Try …" list). */
+export function memorySuggestions(e: MemoryEstimate): string[] {
   const change: string[] = [];
   if (e.task !== "a2v") change.push(`a shorter audio length (now ${e.options.seconds} s)`);
   if (e.task === "a2v" || e.task === "joint")
@@ -326,13 +338,7 @@ function refusal(e: MemoryEstimate, limits: PlanLimits): string {
     );
   if (e.options.guidance) change.push("running without the aligner");
   change.push("a pack with smaller models");
-  if (e.largestBufferBytes > limits.maxBufferSize)
-    return `This run needs a single ${mb(e.largestBufferBytes)} buffer, over this GPU's ${mb(limits.maxBufferSize)} maxBufferSize. Try ${change.join(", or ")}.`;
-  return (
-    `This run needs about ${mb(e.peakBytes)} in its ${phase.name} phase (weights ${mb(phase.weightsBytes)}: ${top}; ` +
-    `activations ${mb(phase.activationBytes)} for the ${phase.activationSource}), more than the ${mb(limits.budgetBytes)} available. ` +
-    `Try ${change.join(", or ")}.`
-  );
+  return change;
 }
 
 /** `planMemory`, throwing an OutOfMemoryError with the refusal message when the run cannot fit. */

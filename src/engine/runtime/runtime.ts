@@ -10,7 +10,7 @@
  * The report is produced once and frozen (STYLE.md 14); a worker creates one runtime and reuses it.
  */
 import * as ort from "onnxruntime-web";
-import { UnsupportedError } from "../errors.js";
+import { DeviceLostError, UnsupportedError } from "../errors.js";
 import { OnnxEmitter } from "../ops/onnx/emitter.js";
 import { Backend, type BackendType, type CapabilityReport, pickLimits, type WebGpuReport } from "./report.js";
 import { startTfjsWasm, startTfjsWebGpu, tfjsVersion } from "./tfjs-backend.js";
@@ -35,6 +35,12 @@ export interface Runtime {
   readonly ort: typeof ort;
   /** The device shared by ORT and tfjs; null on the wasm fallback. */
   readonly device: GPUDevice | null;
+  /**
+   * Settles (never rejects) with a DeviceLostError once the shared device is lost (driver reset, GPU process
+   * crash, `device.destroy()`); null on the wasm fallback. Neither ORT nor tfjs can move to a new device, so
+   * the owner replaces the whole runtime (the engine worker restarts itself, see engine.worker.ts).
+   */
+  readonly lost: Promise<DeviceLostError> | null;
   /** Creates an ORT session on the given EP (default: the runtime's backend). */
   createSession(model: Uint8Array, ep?: ExecutionProvider): Promise<ort.InferenceSession>;
 }
@@ -136,10 +142,12 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     startupMs: Math.round(performance.now() - t0),
   });
   const device = gpu?.device ?? null;
+  const lost = device ? device.lost.then(deviceLostError) : null;
   return Object.freeze({
     report,
     ort,
     device,
+    lost,
     createSession: (model: Uint8Array, ep: ExecutionProvider = backend) => {
       if (ep === "webgpu" && !device) {
         return Promise.reject(
@@ -150,6 +158,17 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
       return ort.InferenceSession.create(model, { executionProviders: [ep], logSeverityLevel: 3 });
     },
   });
+}
+
+/** The error every job that was using a lost device fails with; the message says what happens and what to do. */
+export function deviceLostError(info: { reason: string; message: string }): DeviceLostError {
+  const why = info.message.trim() ? `${info.reason}: ${info.message.trim()}` : info.reason;
+  return new DeviceLostError(
+    `The GPU device was lost (${why}). The engine is restarting on a new device: run the job again. ` +
+      "If this keeps happening, close other GPU-heavy tabs, lower the resolution or frame count, or set the " +
+      'backend to "wasm".',
+    { reason: info.reason },
+  );
 }
 
 function deepFreeze<T>(value: T): T {
