@@ -40,10 +40,14 @@ export function TextField({
   name: string;
 }) {
   const id = useId();
+  // the message sits outside the <label>: it describes the control (aria-describedby) and is not its name
   return (
-    <label className="field">
-      <span>{label}</span>
+    <div className="field">
+      <label htmlFor={`${id}-in`}>
+        <span>{label}</span>
+      </label>
       <input
+        id={`${id}-in`}
         type="text"
         name={name}
         inputMode={inputMode}
@@ -55,7 +59,7 @@ export function TextField({
         onChange={(e) => onChange(e.target.value)}
       />
       <Message id={id} error={error} hint={hint} />
-    </label>
+    </div>
   );
 }
 
@@ -76,9 +80,12 @@ export function SelectField<T extends string>({
 }) {
   const id = useId();
   return (
-    <label className="field">
-      <span>{label}</span>
+    <div className="field">
+      <label htmlFor={`${id}-in`}>
+        <span>{label}</span>
+      </label>
       <select
+        id={`${id}-in`}
         name={name}
         value={value}
         disabled={disabled}
@@ -92,7 +99,7 @@ export function SelectField<T extends string>({
         ))}
       </select>
       <Message id={id} error={error} hint={hint} />
-    </label>
+    </div>
   );
 }
 

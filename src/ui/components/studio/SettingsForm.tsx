@@ -86,9 +86,12 @@ export function SettingsForm({ task, disabled }: { task: StudioTaskId; disabled:
       </div>
       <fieldset disabled={disabled}>
         <legend>Prompt and sampling</legend>
-        <label className="field">
-          <span>{joint ? "Prompt" : "Prompt (optional)"}</span>
+        <div className="field">
+          <label htmlFor={`${uid}-prompt`}>
+            <span>{joint ? "Prompt" : "Prompt (optional)"}</span>
+          </label>
           <textarea
+            id={`${uid}-prompt`}
             name="prompt"
             rows={2}
             value={fields.prompt}
@@ -102,7 +105,7 @@ export function SettingsForm({ task, disabled }: { task: StudioTaskId; disabled:
               {errors.prompt}
             </small>
           )}
-        </label>
+        </div>
         <div className="row">
           {text("seed", "Seed")}
           {text("steps", "Steps")}
