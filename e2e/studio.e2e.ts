@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
+import { auditRegion } from "./support/a11y.js";
 import { studioSession } from "./support/session.js";
 import { probed } from "./support/studio.js";
 
@@ -193,6 +194,36 @@ describe("studio", () => {
     });
     expect(after.id).not.toBe(before);
     expect(after.steps).toBe("2");
+  });
+
+  it("every control is labelled, reached with Tab and shows a focus outline (task tabs with their results, gallery)", async () => {
+    const { page } = session.studio;
+    const views = [
+      ["Alt+1", 'section.task[data-task="v2a"]'],
+      ["Alt+2", 'section.task[data-task="i2a"]'],
+      ["Alt+3", 'section.task[data-task="a2v"]'],
+      ["Alt+4", 'section.task[data-task="joint"]'],
+      ["Alt+7", '[data-testid="gallery"]'],
+    ] as const;
+    for (const [key, selector] of views) {
+      await page.keyboard.press(key);
+      const details = page.locator(`${selector} details`);
+      if ((await details.count()) && !(await details.evaluate((d) => (d as HTMLDetailsElement).open)))
+        await details.locator("summary").click();
+      const audit = await auditRegion(page, selector);
+      expect(audit.controls, selector).toBeGreaterThan(0);
+      expect({
+        selector,
+        unnamed: audit.unnamed,
+        unreached: audit.unreached,
+        noOutline: audit.noOutline,
+      }).toEqual({
+        selector,
+        unnamed: [],
+        unreached: [],
+        noOutline: [],
+      });
+    }
   });
 
   it("is laid out for 1280×800 and for a 480-px-wide window without horizontal overflow", async () => {

@@ -14,7 +14,8 @@ function Panel({ id }: { id: TabId }) {
   if (tab.kind === "models") return <ModelsView />;
   if (tab.kind === "system") return <SystemView />;
   if (tab.kind === "gallery") return <GalleryView />;
-  return <TaskTab task={tasks[tab.id]} />;
+  // keyed: each task gets its own component state (open sections, trim slider) instead of reusing another tab's
+  return <TaskTab key={tab.id} task={tasks[tab.id]} />;
 }
 
 export function App({ onKey }: { onKey: (e: KeyboardEvent) => boolean }) {
