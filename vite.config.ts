@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
 import { DEFAULT_PACK } from "./src/engine/packs/default-pack-info.js";
+import { extraMirrorSources, MODEL_MIRROR_SOURCES } from "./src/engine/packs/mirrors.js";
 import { serviceWorkerPlugin } from "./src/sw/build.js";
 
 /** A file inside an installed package (some packages do not export their package.json, so no require.resolve). */
@@ -41,13 +42,16 @@ const mimeTypes: Readonly<Record<string, string>> = {
   wasm: "application/wasm",
 };
 
+/** Model downloads may reach the official repositories (and a deployment's own mirrors), nothing else. */
+const MIRRORS = [...MODEL_MIRROR_SOURCES, ...extraMirrorSources(process.env.STUDIO_MODEL_MIRRORS)];
+
 function csp(nonce: string | null): string {
   const n = nonce ? ` 'nonce-${nonce}'` : "";
   return [
     "default-src 'self'",
     `script-src 'self' 'wasm-unsafe-eval'${n}`,
     "worker-src 'self'",
-    "connect-src 'self'",
+    `connect-src ${["'self'", ...MIRRORS].join(" ")}`,
     `style-src 'self'${n}`,
     "img-src 'self' data: blob:",
     "media-src 'self' data: blob:",

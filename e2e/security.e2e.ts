@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { MODEL_MIRROR_SOURCES } from "../src/engine/packs/mirrors.js";
 import { MODEL_SPECS } from "../src/engine/packs/specs.js";
 import { studioSession } from "./support/session.js";
 import { probed } from "./support/studio.js";
@@ -74,11 +75,14 @@ describe("security", () => {
     expect(directives.get("default-src")).toBe("'self'");
     expect(directives.get("script-src")).toBe("'self' 'wasm-unsafe-eval'");
     expect(directives.get("worker-src")).toBe("'self'");
-    expect(directives.get("connect-src")).toBe("'self'");
+    // downloads: the app's origin and the official model repositories only (src/engine/packs/mirrors.ts)
+    expect(directives.get("connect-src")).toBe(["'self'", ...MODEL_MIRROR_SOURCES].join(" "));
     expect(directives.get("object-src")).toBe("'none'");
     expect(directives.get("base-uri")).toBe("'self'");
     expect(directives.get("frame-ancestors")).toBe("'none'");
-    expect(document).not.toMatch(/'unsafe-eval'|'unsafe-inline'|\*|https?:/);
+    const others = [...directives].filter(([name]) => name !== "connect-src").map(([, v]) => v);
+    expect(others.join(" ")).not.toMatch(/\*|https?:/);
+    expect(document).not.toMatch(/'unsafe-eval'|'unsafe-inline'/);
     for (const path of paths) {
       const res = await request.get(`${session.baseURL}${path}`);
       const h = res.headers();

@@ -1,7 +1,8 @@
 /**
  * npm run pack -- <command>
  *
- *   build   --from <folder|file> [--from …] --model <spec> --quant fp32|fp16|q4 --out <dir>
+ *   build   --from <folder|file|upstream> [--from …] --model <spec> --quant fp32|fp16|q4 --out <dir>
+ *           (--from upstream reads the model's official repository over HTTP Range, or --mirror <URL template>)
  *           [--id <pack id>] [--name <text>] [--version 1.0.0] [--repo <owner/name>] [--revision <rev>]
  *           [--variant fp16] [--components unet,vae] [--shard-mib 256] [--q4-block 32]
  *   default [--out public/models/default]      regenerate the bundled default pack (deterministic)
@@ -17,6 +18,7 @@ import { join, resolve } from "node:path";
 import { StudioError } from "../src/engine/errors.js";
 import { type ConvertProgress, convertPack, type QuantChoice } from "../src/engine/packs/convert.js";
 import { buildDefaultPack, DEFAULT_PACK } from "../src/engine/packs/default-pack.js";
+import { remoteTree } from "../src/engine/packs/remote.js";
 import { parseManifest } from "../src/engine/packs/schema.js";
 import type { HasherFactory } from "../src/engine/packs/sha256.js";
 import { DEFAULT_MAX_SHARD_BYTES, MiB } from "../src/engine/packs/shards.js";
@@ -46,7 +48,7 @@ function parseArgs(argv: readonly string[]) {
 function usage(msg?: string): never {
   if (msg) console.error(`error: ${msg}\n`);
   console.error(
-    "usage: npm run pack -- build --from <folder|file> --model <spec> --quant fp32|fp16|q4 --out <dir>\n" +
+    "usage: npm run pack -- build --from <folder|file|upstream> [--mirror <url template>] --model <spec> --quant fp32|fp16|q4 --out <dir>\n" +
       "       npm run pack -- default [--out public/models/default]\n" +
       "       npm run pack -- verify <pack dir> | info <pack dir> | specs",
   );
@@ -74,7 +76,14 @@ async function build(args: ReturnType<typeof parseArgs>): Promise<void> {
   const quant = args.one("quant", "fp16") as QuantChoice;
   if (!["fp32", "fp16", "q4"].includes(quant)) usage(`--quant must be fp32, fp16 or q4`);
   const out = args.one("out") ?? usage("--out is required");
-  const tree = await readInputTree(from);
+  const local = from.length === 1 && from[0] === "upstream" ? null : await readInputTree(from);
+  const tree =
+    local ??
+    (await remoteTree(model, {
+      revision: args.one("revision"),
+      fileUrl: args.one("mirror"),
+      headers: process.env.HF_TOKEN ? { Authorization: `Bearer ${process.env.HF_TOKEN}` } : undefined,
+    }));
   const t0 = performance.now();
   try {
     const manifest = await convertPack(
@@ -105,7 +114,7 @@ async function build(args: ReturnType<typeof parseArgs>): Promise<void> {
       `\nwrote ${manifest.files.length + 1} files (${mb(bytes)}) to ${resolve(out)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
   } finally {
-    await tree.close();
+    await local?.close();
   }
 }
 

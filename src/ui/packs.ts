@@ -13,6 +13,7 @@ type PackJob =
   | "packs-list"
   | "packs-install"
   | "packs-convert"
+  | "packs-convert-remote"
   | "packs-verify"
   | "packs-remove"
   | "packs-load"
@@ -25,6 +26,7 @@ export const packSummaries: { [J in PackJob]: (r: JobResult<J>) => string } = {
   "packs-list": (r) => `${r.packs.length} pack${r.packs.length === 1 ? "" : "s"} installed`,
   "packs-install": (r) => `${r.id}: ${r.downloaded ? `${mb(r.downloaded)} downloaded` : "already cached"}`,
   "packs-convert": (r) => `${r.id}: ${r.files} files, ${mb(r.bytes)}`,
+  "packs-convert-remote": (r) => `${r.id}: ${r.files} files, ${mb(r.bytes)}`,
   "packs-verify": (r) =>
     r.bad.length
       ? `${r.bad.length} bad file(s): ${r.bad.map((b) => b.path).join(", ")}`
@@ -134,6 +136,13 @@ export function packCommands(commands: Commands, dispatch: (a: PacksAction) => v
       step("convert", async () => {
         await persist();
         return commands.run("packs-convert", p, { label: `Convert ${p.model} → ${p.id}` });
+      }),
+    convertRemote: (p: JobParams<"packs-convert-remote">) =>
+      step("convert", async () => {
+        await persist();
+        return commands.run("packs-convert-remote", p, {
+          label: `Download and convert ${p.model}@${p.revision ?? "main"} → ${p.id}`,
+        });
       }),
     verify: (id: string) =>
       step(`verify ${id}`, async () => {

@@ -16,6 +16,7 @@ import {
   EmptySchema,
   PackIdParamsSchema,
   PacksConvertParamsSchema,
+  PacksConvertRemoteParamsSchema,
   PacksConvertResultSchema,
   PacksEstimateParamsSchema,
   PacksEstimateResultSchema,
@@ -75,6 +76,11 @@ export const jobTable = Object.freeze({
   "packs-convert": {
     worker: WorkerName.Engine,
     params: PacksConvertParamsSchema,
+    result: PacksConvertResultSchema,
+  },
+  "packs-convert-remote": {
+    worker: WorkerName.Engine,
+    params: PacksConvertRemoteParamsSchema,
     result: PacksConvertResultSchema,
   },
   "packs-verify": { worker: WorkerName.Engine, params: PackIdParamsSchema, result: PacksVerifyResultSchema },

@@ -70,6 +70,27 @@ export const PacksConvertParamsSchema = z.object({
   variant: z.string().max(20).optional(),
   components: z.array(z.string().max(50)).max(20).optional(),
 });
+/** Convert straight from the model's repository (or a mirror with the same URL layout), read over HTTP Range. */
+export const PacksConvertRemoteParamsSchema = z.object({
+  model: z.enum(specIds),
+  quant: z.enum(["fp32", "fp16", "q4"]),
+  id: packId,
+  name: z.string().min(1).max(200),
+  /** Branch, tag or commit (default "main"). */
+  revision: z
+    .string()
+    .regex(/^[A-Za-z0-9._/-]{1,100}$/, "a revision is a branch, tag or commit id")
+    .optional(),
+  /** File URL template with {file} and {revision}; default the model's official one (specs.ts). */
+  fileUrl: z
+    .string()
+    .url()
+    .regex(/^https?:\/\/[^/]+\/.*\{file\}/, "a mirror is an http(s) URL template containing {file}")
+    .optional(),
+  variant: z.string().max(20).optional(),
+  components: z.array(z.string().max(50)).max(20).optional(),
+});
+
 export const PacksConvertResultSchema = z.object({ id: z.string(), files: z.number(), bytes: z.number() });
 
 export const PackIdParamsSchema = z.object({ id: packId });

@@ -1,6 +1,6 @@
 /**
- * Pack jobs for the engine worker (the Models view): list, install from mirrors, convert picked files into the
- * cache, verify, delete, load (weights into module trees, offline from the cache), and estimate memory.
+ * Pack jobs for the engine worker (the Models view): list, install from mirrors, convert picked files (or the
+ * model's repository, read over HTTP Range) into the cache, verify, delete, load (weights into module trees, offline from the cache), and estimate memory.
  * Their params/results schemas are in job-schemas.ts (the worker protocol validates both); progress is reported
  * as job events. The cache is injected (OPFS in the worker), so the handlers run unchanged in Node tests.
  */
@@ -14,6 +14,7 @@ import { installPack, listPacks, removePack, verifyPack } from "./install.js";
 import type {
   PackIdParamsSchema,
   PacksConvertParamsSchema,
+  PacksConvertRemoteParamsSchema,
   PacksEstimateParamsSchema,
   PacksInstallParamsSchema,
   PacksListResultSchema,
@@ -21,6 +22,8 @@ import type {
 import { loadPackModels, packFromCache } from "./loader.js";
 import { MemoryPlanner, type PlanLimits, type PlanResult, planMemory } from "./planner.js";
 import type { PackProgressEvent } from "./progress.js";
+import { remoteTree } from "./remote.js";
+import type { InputTree } from "./tree.js";
 
 /** Progress of downloads as job events (per file in the log, the total as `progress`). */
 function downloadEvents(ctx: JobContext) {
@@ -36,6 +39,40 @@ export interface PackJobDeps {
   cache(): Promise<PackCache>;
   /** Memory limits for the planner when a request gives none (from the runtime's adapter). */
   limits(): Promise<PlanLimits>;
+}
+
+type ConvertParams = Pick<
+  z.output<typeof PacksConvertParamsSchema>,
+  "model" | "quant" | "id" | "name" | "variant" | "components"
+>;
+
+/** Converts `tree` into the cache as pack `p.id`; a failure leaves no half-written pack behind. */
+async function convertInto(deps: PackJobDeps, p: ConvertParams, tree: InputTree, ctx: JobContext) {
+  const cache = await deps.cache();
+  ctx.emit({ type: "phase", phase: "checking" });
+  const manifest = await convertPack(
+    [{ spec: p.model, tree, variant: p.variant, components: p.components }],
+    cacheSink(cache, p.id),
+    {
+      id: p.id,
+      name: p.name,
+      quant: p.quant,
+      signal: ctx.signal,
+      onProgress: (e) => {
+        if (e.type === "check")
+          ctx.emit({ type: "log", level: "info", message: `checked ${e.model}/${e.component}` });
+        else ctx.emit({ type: "progress", phase: "converting", done: e.done, total: Math.max(1, e.total) });
+      },
+    },
+  ).catch(async (e: unknown) => {
+    await cache.remove(p.id).catch(() => undefined);
+    throw e;
+  });
+  return {
+    id: manifest.id,
+    files: manifest.files.length,
+    bytes: manifest.files.reduce((a, f) => a + f.size, 0),
+  };
 }
 
 export function packJobHandlers(deps: PackJobDeps) {
@@ -58,37 +95,26 @@ export function packJobHandlers(deps: PackJobDeps) {
       });
       return { id: r.pack.id, downloaded: r.downloaded, persisted: r.persisted };
     },
-    "packs-convert": async (p: z.output<typeof PacksConvertParamsSchema>, ctx: JobContext) => {
-      const cache = await deps.cache();
-      const tree = p.files.map((f) => ({
-        path: f.path.replace(/\\/g, "/"),
-        source: blobSource(f.file, f.path),
-      }));
-      ctx.emit({ type: "phase", phase: "checking" });
-      const manifest = await convertPack(
-        [{ spec: p.model, tree, variant: p.variant, components: p.components }],
-        cacheSink(cache, p.id),
-        {
-          id: p.id,
-          name: p.name,
-          quant: p.quant,
-          signal: ctx.signal,
-          onProgress: (e) => {
-            if (e.type === "check")
-              ctx.emit({ type: "log", level: "info", message: `checked ${e.model}/${e.component}` });
-            else
-              ctx.emit({ type: "progress", phase: "converting", done: e.done, total: Math.max(1, e.total) });
-          },
-        },
-      ).catch(async (e: unknown) => {
-        await cache.remove(p.id).catch(() => undefined); // no half-written pack stays behind
-        throw e;
+    "packs-convert": (p: z.output<typeof PacksConvertParamsSchema>, ctx: JobContext) =>
+      convertInto(
+        deps,
+        p,
+        p.files.map((f) => ({ path: f.path.replace(/\\/g, "/"), source: blobSource(f.file, f.path) })),
+        ctx,
+      ),
+    "packs-convert-remote": async (p: z.output<typeof PacksConvertRemoteParamsSchema>, ctx: JobContext) => {
+      ctx.emit({ type: "phase", phase: "listing" });
+      const tree = await remoteTree(p.model, {
+        revision: p.revision,
+        fileUrl: p.fileUrl,
+        signal: ctx.signal,
       });
-      return {
-        id: manifest.id,
-        files: manifest.files.length,
-        bytes: manifest.files.reduce((a, f) => a + f.size, 0),
-      };
+      ctx.emit({
+        type: "log",
+        level: "info",
+        message: `${tree.length} files listed in ${p.model}@${p.revision ?? "main"}`,
+      });
+      return convertInto(deps, p, tree, ctx);
     },
     "packs-verify": async (p: z.output<typeof PackIdParamsSchema>, ctx: JobContext) => {
       ctx.emit({ type: "phase", phase: "verifying" });

@@ -88,7 +88,11 @@ export function PacksPanel() {
           Install the bundled pack
         </button>
       </div>
-      <ConvertForm busy={busy} onConvert={(p) => void packs.convert(p)} />
+      <ConvertForm
+        busy={busy}
+        onConvert={(p) => void packs.convert(p)}
+        onConvertRemote={(p) => void packs.convertRemote(p)}
+      />
       <EstimateForm
         busy={busy}
         packIds={list?.packs.map((p) => p.id) ?? []}
@@ -99,34 +103,79 @@ export function PacksPanel() {
   );
 }
 
+type PackCommands = ReturnType<typeof packCommands>;
+
 function ConvertForm({
   busy,
   onConvert,
+  onConvertRemote,
 }: {
   busy: boolean;
-  onConvert: (p: Parameters<ReturnType<typeof packCommands>["convert"]>[0]) => void;
+  onConvert: (p: Parameters<PackCommands["convert"]>[0]) => void;
+  onConvertRemote: (p: Parameters<PackCommands["convertRemote"]>[0]) => void;
 }) {
   const input = useRef<HTMLInputElement>(null);
+  const [source, setSource] = useState<"folder" | "remote">("folder");
   const [model, setModel] = useState<ModelSpecId>("audioldm-m-full");
   const [quant, setQuant] = useState<"fp32" | "fp16" | "q4">("fp16");
   const [id, setId] = useState("my-pack");
+  const [revision, setRevision] = useState("main");
+  const [mirror, setMirror] = useState("");
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    const name = `${MODEL_SPECS[model].name} (${quant})`;
+    if (source === "remote") {
+      onConvertRemote({ model, quant, id, name, revision, fileUrl: mirror.trim() || undefined });
+      return;
+    }
     const files = pickedFiles(input.current?.files ?? []);
-    if (files.length) onConvert({ model, quant, id, name: `${MODEL_SPECS[model].name} (${quant})`, files });
+    if (files.length) onConvert({ model, quant, id, name, files });
   };
   return (
     <form onSubmit={submit} aria-labelledby="convert-title">
       <h3 id="convert-title">Convert upstream weights</h3>
       <p className="muted">
         Pick a folder as published upstream (a diffusers pipeline with model_index.json, an adapter folder, or
-        a folder with imagebind_huge.pth). Every key and shape is checked before anything is written.
+        a folder with imagebind_huge.pth), or read the model's repository directly (HTTP Range reads, tensor
+        by tensor; only the files the converter needs). Every key and shape is checked before anything is
+        written.
       </p>
       <div className="row">
         <label className="field">
-          Folder
-          <input ref={input} type="file" multiple {...{ webkitdirectory: "" }} data-input="convert-folder" />
+          Source
+          <select value={source} onChange={(e) => setSource(e.target.value as "folder" | "remote")}>
+            <option value="folder">A folder on this computer</option>
+            <option value="remote">The model's repository (download)</option>
+          </select>
         </label>
+        {source === "folder" ? (
+          <label className="field">
+            Folder
+            <input
+              ref={input}
+              type="file"
+              multiple
+              {...{ webkitdirectory: "" }}
+              data-input="convert-folder"
+            />
+          </label>
+        ) : (
+          <>
+            <label className="field">
+              Revision
+              <input value={revision} onChange={(e) => setRevision(e.target.value)} required />
+            </label>
+            <label className="field">
+              Mirror (URL template)
+              <input
+                value={mirror}
+                placeholder={MODEL_SPECS[model].fileUrl}
+                onChange={(e) => setMirror(e.target.value)}
+                type="url"
+              />
+            </label>
+          </>
+        )}
         <label className="field">
           Model
           <select value={model} onChange={(e) => setModel(e.target.value as ModelSpecId)}>
