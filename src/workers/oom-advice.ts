@@ -3,12 +3,22 @@
  * the request is read structurally (its schema, generate-schemas.ts, is the generate job's), mapped to the
  * planner's task options, and estimated over the manifest of the pack it ran on.
  */
+import { MemoryPlanner, memorySuggestions } from "../engine/packs/planner.js";
 import type { TaskOptions } from "../engine/packs/planner-phases.js";
 import type { PackManifest } from "../engine/packs/schema.js";
-import { plannerAdvice } from "../engine/runtime/oom.js";
 
 const positive = (v: unknown): number | undefined =>
   typeof v === "number" && Number.isFinite(v) && v > 0 ? v : undefined;
+
+/** The planner's advice for a run: its estimated peak and what to change, most effective first. */
+export function plannerAdvice(manifests: readonly PackManifest[], options: TaskOptions): string {
+  const e = new MemoryPlanner([...manifests]).estimate(options);
+  const mb = Math.ceil(e.peakBytes / 1024 ** 2);
+  return (
+    `The memory planner puts this run's peak at about ${mb} MB (${e.peakPhase} phase). ` +
+    `Try ${memorySuggestions(e).join(", or ")}; closing other GPU-heavy tabs also frees memory.`
+  );
+}
 
 /** Planner options for a generate request, or null when it is not one. */
 export function generatePlanOptions(params: unknown): TaskOptions | null {

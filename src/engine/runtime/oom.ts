@@ -3,17 +3,14 @@
  * `requirePlan`), but its budget is an estimate — a GPU shared with other tabs, or a wasm heap that cannot grow,
  * can still fail an allocation mid-job. Each library says so differently; this recognises them and turns them
  * into one OutOfMemoryError whose message says what ran out and what to change (the planner's suggestions for
- * the run when the caller can give them).
+ * the run when the caller can give them: src/workers/oom-advice.ts).
  */
 
 import { ErrorCode, OutOfMemoryError, StudioError } from "../errors.js";
-import { MemoryPlanner, memorySuggestions } from "../packs/planner.js";
-import type { TaskOptions } from "../packs/planner-phases.js";
-import type { PackManifest } from "../packs/schema.js";
 
 /** Messages of allocation failures: V8, Emscripten/wasm heaps, onnxruntime, tfjs, WebGPU. */
 const OOM_MESSAGE =
-  /array buffer allocation failed|invalid typed array length|out of memory|\boom\b|bad_alloc|failed to allocate|cannot enlarge memory|could not allocate memory|allocation of .* failed|exceeds the maximum buffer size|maxBufferSize|maxStorageBufferBindingSize/i;
+  /array buffer allocation failed|out of memory|\boom\b|bad_alloc|failed to allocate|cannot enlarge memory|could not allocate memory|allocation of .* failed|exceeds the maximum buffer size|maxBufferSize|maxStorageBufferBindingSize/i;
 
 /** True for an error that reports an allocation failure (including an OutOfMemoryError itself). */
 export function isOutOfMemory(err: unknown): boolean {
@@ -27,16 +24,6 @@ export function isOutOfMemory(err: unknown): boolean {
 const GENERIC_ADVICE =
   "Try a shorter audio length, fewer frames or a lower resolution, running without the aligner, or a pack with " +
   "smaller (q4) models; closing other GPU-heavy tabs also frees memory.";
-
-/** The planner's advice for a run: its estimated peak and what to change, most effective first. */
-export function plannerAdvice(manifests: readonly PackManifest[], options: TaskOptions): string {
-  const e = new MemoryPlanner([...manifests]).estimate(options);
-  const mb = Math.ceil(e.peakBytes / 1024 ** 2);
-  return (
-    `The memory planner puts this run's peak at about ${mb} MB (${e.peakPhase} phase). ` +
-    `Try ${memorySuggestions(e).join(", or ")}; closing other GPU-heavy tabs also frees memory.`
-  );
-}
 
 /**
  * `err` as an OutOfMemoryError that keeps the original message and adds `advice` (or a generic one). An
