@@ -13,7 +13,8 @@ import { probed, runJob, value } from "./support/studio.js";
 const session = studioSession();
 
 /** T2A on the bundled pack at its smallest: 1 s of audio, no aligner, forward passes on ORT's WebGPU EP. */
-const t2a = (steps: number): JobParams<"generate"> => ({
+type AudioParams = Extract<JobParams<"generate">, { task: "t2a" | "v2a" | "i2a" }>;
+const t2a = (steps: number): AudioParams => ({
   task: "t2a",
   pack: { kind: "bundled" },
   prompt: "rain on a tin roof",
