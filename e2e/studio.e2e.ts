@@ -234,14 +234,21 @@ describe("studio", () => {
     }
   });
 
-  it("is laid out for 1280×800 and for a 480-px-wide window without horizontal overflow", async () => {
+  it("is laid out for 1280×800 and for a 480-px-wide window without horizontal overflow (every view)", async () => {
     const { page } = session.studio;
-    await page.setViewportSize({ width: 1280, height: 800 });
-    expect(await overflowX(page)).toBeLessThanOrEqual(0);
-    await page.setViewportSize({ width: 480, height: 900 });
-    await page.keyboard.press("Alt+3");
-    expect(await overflowX(page)).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: join(ARTIFACTS, "studio-a2v-480.png"), fullPage: true });
+    const views = ["v2a", "i2a", "a2v", "joint", "models", "system", "gallery"];
+    for (const [width, height] of [
+      [1280, 800],
+      [480, 900],
+    ] as const) {
+      await page.setViewportSize({ width, height });
+      for (const [k, view] of views.entries()) {
+        await page.keyboard.press(`Alt+${k + 1}`);
+        await page.locator("main").waitFor();
+        expect({ view, width, overflow: await overflowX(page) }).toEqual({ view, width, overflow: 0 });
+        await page.screenshot({ path: join(ARTIFACTS, `studio-${view}-${width}.png`), fullPage: true });
+      }
+    }
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 });
