@@ -15,7 +15,14 @@ declare module "vitest" {
 let server: PreviewServer | null = null;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  await build({ logLevel: "warn" });
+  // vitest sets NODE_ENV=test, which would give a development React bundle: build exactly what `npm start` ships
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = "production";
+  try {
+    await build({ logLevel: "warn", mode: "production" });
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
   server = await preview({ logLevel: "warn", preview: { host: "127.0.0.1", port: 0, strictPort: false } });
   const address = server.httpServer.address() as AddressInfo;
   project.provide("baseURL", `http://127.0.0.1:${address.port}/`);
