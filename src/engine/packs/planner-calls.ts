@@ -151,23 +151,24 @@ export function callBody(
 }
 
 /**
- * The tfjs executor's memory per call, as a multiple of the traced intermediates (`ActivationProfile.retained`):
- * `forward` for a forward inside a tidy (tfjs frees at the end of the scope, not eagerly), `grad` for a forward +
- * backward (the tape plus the gradient buffers). Measured with `tf.profile().peakBytes` on tfjs-backend-wasm 4.22
- * over the default pack's components at two sizes each (ratio spread ≤ 10 % except the UNet, 2.2–2.7; the larger
- * size is kept): the vocoder is high because dilated convolutions are lowered to space-to-batch and its
- * ConvTranspose backward works on wide buffers. Calls not measured yet borrow their nearest sibling's numbers.
- * The WebGPU backend's numbers are to be measured in the browser (bench) and may differ.
+ * The tfjs executor's memory per call, as a multiple of the traced, checkpoint-aware tape
+ * (`ActivationProfile.tape`): `forward` for a forward inside a tidy, `grad` for a forward + backward (the tape,
+ * the recomputed segment and the gradient buffers). Measured with `tf.profile().peakBytes` on tfjs-backend-wasm
+ * 4.22 over the default pack's components at two sizes each by tools/planner-calibrate.ts (ratio spread ≤ 3 %
+ * except the UNet, 1.7–2.5; the larger size is kept). The VAE, vocoder and ImageBind checkpoint their blocks
+ * (ops.checkpoint), so their tape is a fraction of their intermediates; the UNet keeps everything (prompt
+ * tuning's backward). Calls not measured borrow their nearest sibling's numbers (unet-motion: unet; clap,
+ * clip, ImageBind vision/text: ImageBind audio). The WebGPU backend's numbers are to be measured in the browser.
  */
 export const TFJS_CALIBRATION: Readonly<Record<CallId, { forward: number; grad: number }>> = Object.freeze({
-  unet: { forward: 1.2, grad: 2.7 },
-  "unet-motion": { forward: 1.2, grad: 2.7 },
-  "vae-decode": { forward: 1.43, grad: 3.22 },
-  vocoder: { forward: 4.15, grad: 7.85 },
-  "audio-decode": { forward: 2.5, grad: 5.0 },
-  clap: { forward: 1.27, grad: 3.1 },
-  clip: { forward: 1.27, grad: 3.1 },
-  "imagebind-vision": { forward: 1.27, grad: 3.1 },
-  "imagebind-audio": { forward: 1.27, grad: 3.1 },
-  "imagebind-text": { forward: 1.27, grad: 3.1 },
+  unet: { forward: 1.01, grad: 2.46 },
+  "unet-motion": { forward: 1.01, grad: 2.46 },
+  "vae-decode": { forward: 0.84, grad: 2.77 },
+  vocoder: { forward: 1.73, grad: 3.83 },
+  "audio-decode": { forward: 0.96, grad: 3.07 },
+  clap: { forward: 1.27, grad: 2.98 },
+  clip: { forward: 1.27, grad: 2.98 },
+  "imagebind-vision": { forward: 1.27, grad: 2.98 },
+  "imagebind-audio": { forward: 1.27, grad: 2.98 },
+  "imagebind-text": { forward: 1.27, grad: 2.98 },
 });

@@ -114,7 +114,8 @@ describe.skipIf(!hasGolden())("the real checkpoints at 16 frames, 512², 8 GB (d
     expect(joint.ok).toBe(false);
     console.log(
       `real a2v 16×512² q4 guided: peak ${Math.round(asked.peakBytes / MB)} MB (denoise weights ${Math.round(denoise.weightsBytes / MB)} MB);`,
-      `vanilla plan on 8 GB: ${vanilla.fallbacks.join("; ")} → ${Math.round(vanilla.estimate.peakBytes / MB)} MB`,
+      `vanilla plan on 8 GB: ${vanilla.fallbacks.join("; ")} → ${Math.round(vanilla.estimate.peakBytes / MB)} MB;`,
+      `guided: ${guided.message}`,
     );
   }, 600_000);
 });

@@ -189,7 +189,29 @@ export class MemoryPlanner {
     const p = this.profile(w.call, w.roles, w.shapes);
     if (w.executor === "onnx") return { bytes: p.peakLive, largest: p.largest };
     const f = TFJS_CALIBRATION[w.call];
-    return { bytes: Math.round((w.grad ? f.grad : f.forward) * p.retained), largest: p.largest };
+    return { bytes: Math.round((w.grad ? f.grad : f.forward) * p.tape), largest: p.largest };
+  }
+
+  /**
+   * Activation bytes of a chain of work run as one: forward pieces add up (a tidy frees at its end); tfjs
+   * pieces differentiated together (the guidance path: VAE → vocoder → ImageBind in one backward) hold all their
+   * tapes at once, while the backward's working memory beyond a tape ((grad factor − 1) × tape: the recomputed
+   * segment and gradient buffers) is needed by one piece at a time.
+   */
+  chainBytes(chain: readonly Work[]): { bytes: number; largest: number } {
+    let sum = 0;
+    let tapes = 0;
+    let extra = 0;
+    let largest = 0;
+    for (const w of chain) {
+      const p = this.profile(w.call, w.roles, w.shapes);
+      largest = Math.max(largest, p.largest);
+      if (w.executor === "tfjs" && w.grad) {
+        tapes += p.tape;
+        extra = Math.max(extra, (TFJS_CALIBRATION[w.call].grad - 1) * p.tape);
+      } else sum += this.workBytes(w).bytes;
+    }
+    return { bytes: Math.round(sum + tapes + extra), largest };
   }
 
   /** Latent shapes of a task, from the pack's configs (pipelines/audioldm.ts `audioGeometry`). */
@@ -233,12 +255,8 @@ export class MemoryPlanner {
       let activationSource = "";
       let largest = 0;
       for (const [label, chain] of ph.alternatives) {
-        let sum = 0;
-        for (const w of chain) {
-          const { bytes, largest: l } = this.workBytes(w);
-          sum += bytes;
-          largest = Math.max(largest, l);
-        }
+        const { bytes: sum, largest: l } = this.chainBytes(chain);
+        largest = Math.max(largest, l);
         if (sum > activationBytes) [activationBytes, activationSource] = [sum, label];
       }
       const weightsBytes = resident.reduce((a, r) => a + r.weightsBytes, 0);
