@@ -15,6 +15,7 @@ import type { VideoTaskEngine } from "../../src/engine/pipelines/video_engine.js
 import { openVideoEngine } from "../../src/engine/session.js";
 import { packFromFolder } from "../../src/engine/session-node.js";
 import { repoRoot } from "../support/golden.js";
+import { gatedStereoClip } from "../support/synthetic_media.js";
 import { resolveBackend } from "../support/tfjs-backend.js";
 
 let engine: VideoTaskEngine;
@@ -36,21 +37,8 @@ afterAll(async () => {
   if (prevBackend) await tf.setBackend(prevBackend);
 });
 
-/** A 1-s stereo clip: a 440 Hz tone gated on and off (left) and a quieter 660 Hz tone (right). */
-function stereoClip(sampleRate = 22050, seconds = 1): A2VRequest["audio"] {
-  const n = Math.round(sampleRate * seconds);
-  const l = new Float32Array(n);
-  const r = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const gate = Math.floor((i / sampleRate) * 4) % 2 === 0 ? 1 : 0.1;
-    l[i] = 0.5 * gate * Math.sin((2 * Math.PI * 440 * i) / sampleRate);
-    r[i] = 0.2 * Math.sin((2 * Math.PI * 660 * i) / sampleRate);
-  }
-  return { channels: [l, r], sampleRate };
-}
-
 const base = (over: Partial<A2VRequest> = {}): A2VRequest => ({
-  audio: stereoClip(),
+  audio: gatedStereoClip(),
   prompt: "a dog barking",
   frames: 4,
   height: 64,

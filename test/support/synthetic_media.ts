@@ -30,3 +30,19 @@ export function gradientImage(width = 40, height = 30): RgbImage {
     }
   return { data, width, height };
 }
+
+/** A stereo clip: a 440 Hz tone gated on and off 4 times a second (left) and a quieter 660 Hz tone (right). */
+export function gatedStereoClip(
+  sampleRate = 22050,
+  seconds = 1,
+): { channels: Float32Array[]; sampleRate: number } {
+  const n = Math.round(sampleRate * seconds);
+  const l = new Float32Array(n);
+  const r = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const gate = Math.floor((i / sampleRate) * 4) % 2 === 0 ? 1 : 0.1;
+    l[i] = 0.5 * gate * Math.sin((2 * Math.PI * 440 * i) / sampleRate);
+    r[i] = 0.2 * Math.sin((2 * Math.PI * 660 * i) / sampleRate);
+  }
+  return { channels: [l, r], sampleRate };
+}
