@@ -1,7 +1,7 @@
 /**
  * The studio through its real UI in Chromium, on the bundled pack at tiny shapes: a V2A compare run on a clip
  * ffmpeg makes here (progress, previews, both runs with their scores), its MP4 export parsed by ffprobe, the
- * gallery entry after a reload; an A2V run at the smallest shapes the pack allows with its MP4 (generated frames +
+ * gallery entry after a reload; an I2A run on a picture with its WebM (the still looped under the audio) and WAV; an A2V run at the smallest shapes the pack allows with its MP4 (generated frames +
  * the input audio); a run cancelled mid-way that leaves the UI usable and the earlier result intact; and the
  * layout at 1280×800 and at 480 px wide (no horizontal overflow). Forward passes run on onnxruntime's wasm EP and
  * gradients on tfjs-wasm: headless WebGPU is SwiftShader, far slower for these models.
@@ -130,6 +130,44 @@ describe("studio", () => {
     // the entry opens into the compare view again, with both runs
     await entry.getByRole("button", { name: `Compare ${title}` }).click();
     await expect.poll(() => panel(page, "v2a").locator("figure.run-col").count()).toBe(2);
+  });
+
+  it("I2A compare run on a picked picture → WebM (the picture looped under the generated audio) and WAV exports", {
+    timeout: 240_000,
+  }, async () => {
+    const { page } = session.studio;
+    expect(await probed(page)).toBe("ready");
+    const png = join(dir, "bars.png");
+    ffmpeg(...["-f", "lavfi", "-i", "smptebars=size=48x32", "-frames:v", "1", png]);
+    await page.keyboard.press("Alt+2");
+    const p = panel(page, "i2a");
+    await p.locator('input[data-input="i2a-file"]').setInputFiles(png);
+    await p.locator('.input-facts[data-status="ready"]').waitFor({ timeout: 60_000 });
+    await settings(page, "i2a", { Steps: "2", "Prompt (optional)": "a bell rings" });
+    await p.getByRole("button", { name: "Generate", exact: true }).click();
+    const compare = p.locator('[data-testid="compare"]');
+    await compare.waitFor({ timeout: 180_000 });
+    await expect.poll(() => compare.locator("figure.run-col").count()).toBe(2);
+    const seconds = await page.evaluate(() => {
+      const s = window.__studio!.store.getState().studio;
+      return s.results[s.tasks.i2a.resultId!]!.durationS;
+    });
+    const webm = await download(
+      page,
+      () => compare.locator('button[data-export="webm"]').click(),
+      "i2a.webm",
+    );
+    const probe = ffprobe(webm);
+    expect(probe.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort()).toEqual([
+      "audio:opus",
+      "video:vp8",
+    ]);
+    // the audio's length, give or take an Opus frame (the loop used to overshoot by a whole 4-fps frame)
+    expect(Math.abs(Number(probe.format.duration) - seconds)).toBeLessThanOrEqual(0.02);
+    const wav = await download(page, () => compare.locator('button[data-export="wav"]').click(), "i2a.wav");
+    const audio = ffprobe(wav);
+    expect(audio.streams.map((s) => `${s.codec_type}:${s.codec_name}`)).toEqual(["audio:pcm_s16le"]);
+    expect(Math.abs(Number(audio.format.duration) - seconds)).toBeLessThan(1e-3);
   });
 
   it("A2V at the smallest shapes: frame-strip previews, both runs' frames and scores, MP4 with the input audio", {

@@ -129,7 +129,8 @@ describe("mux of an input file", () => {
     const ff = new FakeFfmpeg();
     await mux(ff, file({ name: "a.png", stillFps: 4 }));
     const args = ff.calls[0]!.join(" ");
-    expect(args).toMatch(/-loop 1 -framerate 4 -i j\d+-video\.png/);
+    // cut at the audio's length (request(): 1 s of tone), not only by -shortest
+    expect(args).toMatch(/-loop 1 -framerate 4 -t 1\.000 -i j\d+-video\.png/);
     expect(args).toContain("force_original_aspect_ratio=decrease");
     expect(args).toContain("-shortest");
     await expect(mux(ff, { ...file({ stillFps: 4 }), audioWav: null })).rejects.toThrow(/needs a duration/);

@@ -6,7 +6,9 @@
  * with a memory error, so WebM uses VP8; libopus only encodes at 48 kHz, hence `-ar 48000`; after any
  * ffmpeg error the caller must discard the instance (the session owner does this — see `FfmpegHost`).
  */
+
 import { BadInputError, CancelledError, ErrorCode, StudioError } from "../errors.js";
+import { decodeWav } from "./wav.js";
 
 export type MuxFormat = "mp4" | "webm";
 
@@ -136,9 +138,16 @@ export async function mux(ff: FfmpegSession, req: MuxRequest, signal?: AbortSign
     args.push("-f", "rawvideo", "-pix_fmt", "rgba", "-s", `${width}x${height}`, "-r", String(fps));
   }
   if (req.video.kind === "file") {
-    const { startS, durationS, stillFps } = req.video;
+    const { startS, stillFps } = req.video;
+    let { durationS } = req.video;
     if (stillFps) args.push("-loop", "1", "-framerate", String(stillFps));
     else if (startS && startS > 0) args.push("-ss", startS.toFixed(3));
+    // a looped still runs as long as the audio: `-shortest` alone overshoots by a frame or more (the encoder's
+    // look-ahead), so the loop is cut at the audio's own length
+    if (stillFps && !durationS && req.audioWav) {
+      const a = decodeWav(req.audioWav);
+      durationS = a.channels[0].length / a.sampleRate;
+    }
     if (durationS && durationS > 0) args.push("-t", durationS.toFixed(3));
   }
   args.push("-i", videoPath);
