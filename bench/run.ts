@@ -15,7 +15,7 @@
  * tiny shapes (harness check, ~2 min). Sections that would overrun `--budget-min` are skipped and say so.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, hostname, totalmem } from "node:os";
+import { cpus, freemem, hostname, totalmem } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import * as ortNode from "onnxruntime-node";
@@ -144,6 +144,7 @@ const results: BenchResults = {
   notes: [],
 };
 const busy0 = machineBusy().sample;
+const stem = join(outDir, `${results.meta.date.slice(0, 10)}-${results.meta.host}${quick ? "-quick" : ""}`);
 
 function log(s: string): void {
   const t = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
@@ -174,6 +175,19 @@ async function section(name: Section, expectMs: number, f: () => Promise<void>):
     log(`${name} FAILED: ${msg}`);
   }
   gc();
+  save();
+}
+
+/** Writes the JSON and the summary so far (after every section: a run killed later still leaves its numbers). */
+function save(): string {
+  results.meta.loadEnd = load();
+  results.meta.machineBusy = machineBusy(busy0).busy;
+  results.meta.durationS = (performance.now() - started) / 1000;
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(`${stem}.json`, `${JSON.stringify(results, null, 1)}\n`);
+  const text = writeSummary(results);
+  writeFileSync(`${stem}.md`, text);
+  return text;
 }
 
 // --- one component on one executor ---------------------------------------------------------------------------
@@ -238,11 +252,16 @@ async function onOrt(
   weights: WeightFormat,
   executor: OrtExecutor,
   repeats: number,
-  o: { profile?: boolean; extra?: Record<string, unknown>; label?: string } = {},
+  o: { profile?: boolean; extra?: Record<string, unknown>; label?: string; release?: boolean } = {},
 ): Promise<ComponentResult | null> {
   gc();
   const baseline = procMem().rss;
   const em = emitCase(c, weights);
+  // drop the host weights once they are in the graph (the caller refills them for the next graph)
+  if (o.release && c.module) {
+    releaseWeights(c.module);
+    gc();
+  }
   const rt = executor === "ort-node" ? ort : await getOrtWeb();
   try {
     const { result } = await runOrt(rt, em, c, {
@@ -548,10 +567,21 @@ await section("guidance", quick ? 30_000 : 240_000, async () => {
 // AnimateDiff UNet (SD 1.5 + motion adapter v1-5-2): 8 / 16 frames at a reduced resolution (--video-px).
 await section("video", quick ? 30_000 : 150_000, async () => {
   const mu = motionUnet(cfg.sdUnet, cfg.motionAdapter);
-  fillRandom(mu);
   const px = Number(opt("--video-px") ?? 64);
-  for (const f of quick ? [8] : [8, 16])
-    await onOrt("video", motionUnetCase(mu, f, px), "fp16", "ort-node", heavy(0));
+  // host fp32 (until emitted) + fp16 graph + the ORT-node session, which holds ~2× the fp32 weights when they
+  // come as fp16 (measured on the audio UNet): ~14 bytes per parameter, plus activations
+  const nParams = namedParams(mu).reduce((a, [, p]) => a + p.size, 0);
+  const needBytes = nParams * 14 + 2 * GiB;
+  if (!quick && freemem() < needBytes)
+    skipSection(
+      "video",
+      `memory: the AnimateDiff UNet has ${(nParams / 1e9).toFixed(2)} G parameters and needs ~${(needBytes / GiB).toFixed(0)} GiB (host weights + fp16 graph + ORT session); ${(freemem() / GiB).toFixed(1)} GiB free on this shared box`,
+    );
+  else
+    for (const f of quick ? [8] : [8, 16]) {
+      ensureFilled(mu, () => fillRandom(mu));
+      await onOrt("video", motionUnetCase(mu, f, px), "fp16", "ort-node", heavy(0), { release: true });
+    }
   if (px !== 512 && !quick) {
     const real = motionUnetCase(mu, 16, 512);
     const flops = caseFlops(real);
@@ -559,7 +589,7 @@ await section("video", quick ? 30_000 : 150_000, async () => {
     // the largest attention map of the real step: spatial self-attention over 64² tokens, B·F = 32 maps × 8 heads
     const scoresGiB = (2 * 16 * 8 * 4096 * 4096 * 4) / GiB;
     results.notes.push(
-      `AnimateDiff UNet timed at ${px}² (latent ${px / 8}²), not 512²: the real ${real.shape} CFG step is ${(flops / 1e12).toFixed(1)} TFLOP` +
+      `AnimateDiff UNet ${row ? `timed at ${px}² (latent ${px / 8}²)` : "not timed"}, not at 512²: the real ${real.shape} CFG step is ${(flops / 1e12).toFixed(1)} TFLOP` +
         (row?.cpuGflops
           ? ` — at the measured ${row.cpuGflops.toFixed(1)} GFLOP/CPU-s ≈ ${(flops / 1e9 / row.cpuGflops / 60).toFixed(0)} CPU-min (≈ ${(flops / 1e9 / row.cpuGflops / THREADS / 60).toFixed(1)} min per step on ${THREADS} quiet threads)`
           : "") +
@@ -637,14 +667,7 @@ if (!want("peer") && !results.peer) results.peer = { skipped: "peer section dese
 
 // --- write -------------------------------------------------------------------------------------------------------
 
-results.meta.loadEnd = load();
-results.meta.machineBusy = machineBusy(busy0).busy;
-results.meta.durationS = (performance.now() - started) / 1000;
-mkdirSync(outDir, { recursive: true });
-const day = results.meta.date.slice(0, 10);
-const stem = join(outDir, `${day}-${results.meta.host}${quick ? "-quick" : ""}`);
-writeFileSync(`${stem}.json`, `${JSON.stringify(results, null, 1)}\n`);
-const md = writeSummary(results);
+const md = save();
 writeFileSync(`${stem}.md`, md);
 console.log(`\n${md}`);
 log(`wrote ${stem}.json and ${stem}.md in ${(results.meta.durationS / 60).toFixed(1)} min`);

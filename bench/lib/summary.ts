@@ -49,7 +49,8 @@ type Calibration = NonNullable<BenchResults["meta"]["calibration"]>;
 /** The GEMM's GFLOP per CPU-second at a thread count (1 → the 1-thread figure), falling back to the wall rate. */
 function gemmCpuRate(cal: Calibration | null, threads: number): number | null {
   if (!cal) return null;
-  const cpu = threads > 1 ? cal.gemmNCpu : cal.gemm1Cpu;
+  // per CPU-second the 1-thread figure is the clean one (no thread hand-off or spinning in it)
+  const cpu = threads > 1 && !cal.gemm1Cpu ? cal.gemmNCpu : cal.gemm1Cpu;
   return cpu && Number.isFinite(cpu) ? cpu : cal.gemm1;
 }
 
@@ -64,7 +65,13 @@ function feasibility(r: BenchResults): string[] {
   const rate = gemmCpuRate(cal, m.threads);
   if (!cal || !rate || m.quick) return []; // quick runs use small models: nothing to compare
   const quietGemm = rate * m.threads;
-  const peak = cal.peak ? cal.peak.perCoreGflops * Math.min(m.threads, m.cores) : null;
+  const nominal = cal.peak ? cal.peak.perCoreGflops * Math.min(m.threads, m.cores) : null;
+  // the nominal clock understates a boosting CPU: the best rate any graph reached here bounds the peak from below
+  const best = r.components
+    .filter((c) => c.executor === "ort-node" && c.cpuGflops)
+    .sort((a, b) => (b.cpuGflops ?? 0) - (a.cpuGflops ?? 0))[0];
+  const observed = best?.cpuGflops ? best.cpuGflops * m.threads : null;
+  const peak = nominal !== null || observed !== null ? Math.max(nominal ?? 0, observed ?? 0) : null;
   const cases: { label: string; c?: ComponentResult; refS: number }[] = [
     {
       label: "PyTorch-exported UNet on ORT-node",
@@ -92,12 +99,16 @@ function feasibility(r: BenchResults): string[] {
     "## Are the reference points reachable on this box?",
     "",
     `A reference time t for a step of F GFLOP needs F / t GFLOP/s. This box reaches ${f1(quietGemm)} GFLOP/s on one large GEMM with ${m.threads} threads (${f1(rate)} per CPU-second × ${m.threads}, i.e. on a quiet machine)` +
-      (peak
-        ? ` and at most ${f1(peak)} GFLOP/s in theory (${m.threads} × ${f1(cal.peak?.perCoreGflops)}).`
-        : ".") +
+      (nominal
+        ? `; in theory ${f1(nominal)} GFLOP/s at the nominal clock (${m.threads} × ${f1(cal.peak?.perCoreGflops)})`
+        : "") +
+      (best && observed
+        ? `; the best any graph reached here is ${f1(best.cpuGflops)} GFLOP/CPU-s (${best.component} ${best.shape} ${best.weights}), i.e. ${f1(observed)} GFLOP/s on ${m.threads} quiet threads`
+        : "") +
+      `. "Peak" below is the larger of the last two.` +
       ` Our time on a quiet machine is estimated as CPU-s / ${m.threads}.`,
     "",
-    "| reference | step | GFLOP | reference s | needs GFLOP/s | × GEMM rate | × theoretical peak | ours: CPU s | ours: quiet-machine s (est.) | ours / reference (est.) | ours % of GEMM |",
+    "| reference | step | GFLOP | reference s | needs GFLOP/s | × GEMM rate | × peak | ours: CPU s | ours: quiet-machine s (est.) | ours / reference (est.) | ours % of GEMM |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const x of cases) {
@@ -114,7 +125,7 @@ function feasibility(r: BenchResults): string[] {
     const need = u.gflop / REFERENCE.onnxUnetOrtNodeS;
     const verdict =
       peak && need > peak
-        ? `not physically possible here: ${f1(u.gflop)} GFLOP in ${REFERENCE.onnxUnetOrtNodeS} s needs ${f1(need)} GFLOP/s, ${f1(need / peak)}× this box's theoretical peak and ${f1(need / quietGemm)}× its measured GEMM rate; the fastest this step can run here at the GEMM rate is ${f1(u.gflop / quietGemm)} s`
+        ? `not physically possible here: ${f1(u.gflop)} GFLOP in ${REFERENCE.onnxUnetOrtNodeS} s needs ${f1(need)} GFLOP/s, ${f1(need / peak)}× the peak above and ${f1(need / quietGemm)}× the measured GEMM rate; even at that peak the step takes ${f1(u.gflop / peak)} s`
         : need > quietGemm
           ? `above what this box's GEMM reaches (${f1(need / quietGemm)}× the measured rate): at the GEMM rate the step needs ${f1(u.gflop / quietGemm)} s`
           : "within this box's GEMM rate";
@@ -240,7 +251,7 @@ export function writeSummary(r: BenchResults): string {
   L.push("", "## Component timings", "");
   L.push(
     "Median of the timed runs after one untimed first run (min–max in brackets). CPU = process CPU time of the median run (all threads). " +
-      "GFLOP counts 2×MACs of conv/matmul/attention. eff. = GFLOP/CPU-s ÷ the GEMM's GFLOP/CPU-s at the same thread count: how efficiently the graph uses the cores it burns, independent of load.",
+      "GFLOP counts 2×MACs of conv/matmul/attention. eff. = GFLOP/CPU-s ÷ one large fp32 GEMM's GFLOP/CPU-s on 1 thread (same process): how efficiently the graph uses the cores it burns, independent of load; above 100% the graph's kernels (e.g. MLAS NCHWc convolutions) beat that GEMM.",
     "",
     "| section | component | shape | executor | weights | median s [min–max] | CPU s | GFLOP | GFLOP/s | GFLOP/CPU-s | eff. | session MiB | create s |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
