@@ -40,18 +40,35 @@ function need<T>(engine: T | null, what: string): T {
   return engine;
 }
 
+/**
+ * The request fields every task shares, with the same type in each, copied from the protocol's params (which
+ * also carry pack/executors); CFG scale and aligner settings differ per task and are copied by each task.
+ */
+const sampling = (p: GenerateParams) => ({
+  prompt: p.prompt,
+  negativePrompt: p.negativePrompt,
+  seed: p.seed,
+  steps: p.steps,
+  compare: p.compare,
+  previewEvery: p.previewEvery,
+});
+
+/** The generated video's shape (A2V, joint). */
+const videoShape = (p: A2VGenerateParams | JointGenerateParams) => ({
+  frames: p.frames,
+  height: p.height,
+  width: p.width,
+  fps: p.fps,
+  decodeChunk: p.decodeChunk,
+});
+
 function audioTask(p: AudioGenerateParams): TaskRun {
   const req: AudioRequest = {
-    task: p.task,
-    prompt: p.prompt,
-    negativePrompt: p.negativePrompt,
-    durationS: p.durationS,
-    seed: p.seed,
-    steps: p.steps,
+    ...sampling(p),
     guidanceScale: p.guidanceScale,
     aligner: p.aligner,
-    compare: p.compare,
-    previewEvery: p.previewEvery,
+    task: p.task,
+    durationS: p.durationS,
     video: p.video,
     image: p.image,
   };
@@ -87,20 +104,11 @@ const framesOf = (data: Uint8Array, g: { frames: number; width: number; height: 
 
 function a2vTask(p: A2VGenerateParams): TaskRun {
   const req: A2VRequest = {
-    audio: p.audio,
-    prompt: p.prompt,
-    negativePrompt: p.negativePrompt,
-    seed: p.seed,
-    steps: p.steps,
+    ...sampling(p),
+    ...videoShape(p),
     guidanceScale: p.guidanceScale,
     aligner: p.aligner,
-    compare: p.compare,
-    previewEvery: p.previewEvery,
-    frames: p.frames,
-    height: p.height,
-    width: p.width,
-    fps: p.fps,
-    decodeChunk: p.decodeChunk,
+    audio: p.audio,
   };
   checkA2VRequest(req);
   return {
@@ -125,19 +133,10 @@ function a2vTask(p: A2VGenerateParams): TaskRun {
 
 function jointTask(p: JointGenerateParams): TaskRun {
   const req: JointRequest = {
-    prompt: p.prompt,
-    negativePrompt: p.negativePrompt,
-    seed: p.seed,
-    steps: p.steps,
+    ...sampling(p),
+    ...videoShape(p),
     guidanceScale: p.guidanceScale,
     aligner: p.aligner,
-    compare: p.compare,
-    previewEvery: p.previewEvery,
-    frames: p.frames,
-    height: p.height,
-    width: p.width,
-    fps: p.fps,
-    decodeChunk: p.decodeChunk,
   };
   checkJointRequest(req);
   return {
