@@ -18,7 +18,7 @@ import {
   openStudio,
   type StudioPage,
 } from "./support/browser.js";
-import { probed, runJob, value } from "./support/studio.js";
+import { probed, runJob, t2aParams, value } from "./support/studio.js";
 
 let server: PreviewServer | null = null;
 let browser: Browser | null = null;
@@ -147,31 +147,7 @@ describe("offline", () => {
   it("generates with the bundled pack read in place over HTTP Range (answered by the service worker)", {
     timeout: 240_000,
   }, async () => {
-    const out = value(
-      await runJob(page(), "generate", {
-        task: "t2a",
-        pack: { kind: "bundled" },
-        prompt: "rain on a tin roof",
-        seed: 7,
-        steps: 1,
-        compare: false,
-        previewEvery: 0,
-        // onnxruntime's wasm EP: on this CPU-only machine it is much faster than WebGPU on SwiftShader
-        executor: "wasm",
-        gradExecutor: "wasm",
-        durationS: 1,
-        guidanceScale: 2.5,
-        aligner: {
-          enabled: false,
-          warmup: 0.2,
-          iterations: 1,
-          optimizer: "adam",
-          lambda: 0.1,
-          weights: { text: 1, vision: 1 },
-          promptTuning: { enabled: false, lambda: 0 },
-        },
-      }),
-    );
+    const out = value(await runJob(page(), "generate", t2aParams({ steps: 1 })));
     expect(out.packId).toBe("default");
     const wave = (out.runs as { vanilla?: { waveform?: number[] } }).vanilla?.waveform ?? [];
     expect(wave.length).toBeGreaterThan(0);

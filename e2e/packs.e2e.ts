@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { syntheticAudioLDM } from "../test/support/packs.js";
 import { studioSession } from "./support/session.js";
-import { runJob, value } from "./support/studio.js";
+import { runJob, t2aParams, value } from "./support/studio.js";
 
 const session = studioSession();
 let folder: string | null = null;
@@ -90,28 +90,15 @@ describe("Models view: packs in OPFS", () => {
     // is slow), 2 steps, no aligner
     const seconds = 1;
     const gen = value(
-      await runJob(page, "generate", {
-        task: "t2a",
-        pack: { kind: "installed", id: "default" },
-        prompt: "a bell rings twice",
-        seed: 7,
-        steps: 2,
-        compare: false,
-        executor: "wasm",
-        gradExecutor: "wasm",
-        previewEvery: 0,
-        durationS: seconds,
-        guidanceScale: 2.5,
-        aligner: {
-          enabled: false,
-          lambda: 0.1,
-          warmup: 0.2,
-          iterations: 1,
-          optimizer: "adam",
-          weights: { text: 1, vision: 1 },
-          promptTuning: { enabled: false, lambda: 1e-3 },
-        },
-      }),
+      await runJob(
+        page,
+        "generate",
+        t2aParams({
+          pack: { kind: "installed", id: "default" },
+          prompt: "a bell rings twice",
+          durationS: seconds,
+        }),
+      ),
     );
     expect(gen.packId).toBe("default");
     const run = (gen.runs as { vanilla?: { sampleRate: number; waveform: number[] } }).vanilla;

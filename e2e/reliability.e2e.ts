@@ -5,35 +5,14 @@
  * worker's "studio-faults" BroadcastChannel (src/workers/engine.worker.ts).
  */
 import { describe, expect, it } from "vitest";
-import type { JobParams } from "../src/workers/protocol.js";
 import { studioSession } from "./support/session.js";
-import { probed, runJob, value } from "./support/studio.js";
+import { probed, runJob, t2aParams, value } from "./support/studio.js";
 
 const session = studioSession();
 
 /** T2A on the bundled pack at its smallest: 1 s of audio, no aligner, forward passes on ORT's WebGPU EP. */
-type AudioParams = Extract<JobParams<"generate">, { task: "t2a" | "v2a" | "i2a" }>;
-const t2a = (steps: number, executor: "auto" | "wasm" = "auto"): AudioParams => ({
-  task: "t2a",
-  pack: { kind: "bundled" },
-  prompt: "rain on a tin roof",
-  seed: 3,
-  steps,
-  compare: false,
-  previewEvery: 0,
-  durationS: 1,
-  guidanceScale: 2.5,
-  executor,
-  aligner: {
-    enabled: false,
-    warmup: 0.2,
-    iterations: 1,
-    optimizer: "adam",
-    lambda: 0.1,
-    weights: { text: 1, vision: 1 },
-    promptTuning: { enabled: false, lambda: 0 },
-  },
-});
+const t2a = (steps: number, executor: "auto" | "wasm" = "auto") =>
+  t2aParams({ prompt: "rain on a tin roof", seed: 3, steps, executor, gradExecutor: undefined });
 
 describe("GPU device lost mid-job", () => {
   it("fails the job with DeviceLostError, restarts the engine on a new device, and the next job succeeds", {

@@ -49,3 +49,33 @@ export function value(o: Outcome): { [k: string]: Plain } {
   if (!o.ok) throw new Error(`job failed: ${o.name} (${o.code}): ${o.message}`);
   return o.value;
 }
+
+type AudioParams = Extract<JobParams<"generate">, { task: "t2a" | "v2a" | "i2a" }>;
+
+/** A plain text→audio job (no aligner, 1 s): the cheapest whole generation, for tests about everything around it. */
+export function t2aParams(over: Partial<AudioParams> = {}): AudioParams {
+  return {
+    task: "t2a",
+    pack: { kind: "bundled" },
+    prompt: "rain on a tin roof",
+    seed: 7,
+    steps: 2,
+    compare: false,
+    previewEvery: 0,
+    // onnxruntime's wasm EP: on a CPU-only machine much faster than WebGPU on SwiftShader
+    executor: "wasm",
+    gradExecutor: "wasm",
+    durationS: 1,
+    guidanceScale: 2.5,
+    aligner: {
+      enabled: false,
+      warmup: 0.2,
+      iterations: 1,
+      optimizer: "adam",
+      lambda: 0.1,
+      weights: { text: 1, vision: 1 },
+      promptTuning: { enabled: false, lambda: 0 },
+    },
+    ...over,
+  };
+}

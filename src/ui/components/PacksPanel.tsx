@@ -145,7 +145,7 @@ function ConvertForm({
           Source
           <select value={source} onChange={(e) => setSource(e.target.value as "folder" | "remote")}>
             <option value="folder">A folder on this computer</option>
-            <option value="remote">The model's repository (download)</option>
+            <option value="remote">Download from its repository</option>
           </select>
         </label>
         {source === "folder" ? (
