@@ -11,7 +11,15 @@ import type { StudioState, StudioStore } from "../store.js";
 import { exportMedia, saveBlob } from "./exports.js";
 import type { GalleryDb } from "./gallery-db.js";
 import * as R from "./reducers.js";
-import { avAlignParams, blobsOf, metaOf, newId, resultFrom, resultFromGallery } from "./results.js";
+import {
+  avAlignParams,
+  blobsOf,
+  metaOf,
+  newId,
+  resultFrom,
+  resultFromGallery,
+  saveFailureMessage,
+} from "./results.js";
 import {
   type InputSummary,
   type PresetIdType,
@@ -136,13 +144,12 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
   }
 
   async function saveToGallery(r: ResultView): Promise<void> {
-    apply((s) => R.patchResult(s, r.id, { saved: "saving" }));
+    apply((s) => R.patchResult(s, r.id, { saved: "saving", saveError: null }));
     try {
       await db.save(metaOf(r), blobsOf(r));
       apply((s) => R.galleryUpsert(R.patchResult(s, r.id, { saved: "saved" }), metaOf(r)));
     } catch (e) {
-      apply((s) => R.patchResult(s, r.id, { saved: "failed" }));
-      console.warn(`The result could not be saved to the gallery: ${message(e)}`);
+      apply((s) => R.patchResult(s, r.id, { saved: "failed", saveError: saveFailureMessage(e) }));
     }
   }
 

@@ -2,7 +2,14 @@
 import { describe, expect, it } from "vitest";
 import type { GenerateResult } from "../../workers/generate-schemas.js";
 import type { DecodeResult } from "../../workers/media-schemas.js";
-import { avAlignParams, blobsOf, metaOf, resultFrom, resultFromGallery } from "./results.js";
+import {
+  avAlignParams,
+  blobsOf,
+  metaOf,
+  resultFrom,
+  resultFromGallery,
+  saveFailureMessage,
+} from "./results.js";
 import { defaultFields } from "./settings.js";
 import type { InputView } from "./state.js";
 
@@ -144,5 +151,27 @@ describe("results", () => {
     const i2a = resultFrom("i2a", defaultFields("i2a"), null, null, null, generated("i2a", true, false));
     expect(avAlignParams(i2a, null)).toBeNull();
     expect(i2a.avAlign?.status).toBe("n/a");
+  });
+});
+
+describe("a gallery save that fails", () => {
+  it("tells the user the storage is full, and what to do, for every form a quota error takes", () => {
+    const quota = [
+      new DOMException("The quota has been exceeded.", "QuotaExceededError"),
+      Object.assign(new Error("write failed"), { code: 22 }),
+      new Error("QuotaExceeded: origin over its storage quota"),
+    ];
+    for (const e of quota) {
+      const m = saveFailureMessage(e);
+      expect(m).toMatch(/storage for the studio is full/);
+      expect(m).toMatch(/Export the result now/);
+    }
+  });
+
+  it("names any other failure and says the result stays open", () => {
+    const m = saveFailureMessage(new DOMException("Transaction was aborted", "AbortError"));
+    expect(m).toMatch(/Transaction was aborted/);
+    expect(m).toMatch(/stays open in this tab/);
+    expect(m).not.toMatch(/full/);
   });
 });

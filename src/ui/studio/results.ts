@@ -97,7 +97,7 @@ export function resultFrom(
 }
 
 export function metaOf(r: ResultView): ResultMeta {
-  const { media: _media, inputFile: _file, conditionWav: _cond, saved: _saved, ...meta } = r;
+  const { media: _media, inputFile: _file, conditionWav: _cond, saved: _saved, saveError: _err, ...meta } = r;
   return meta;
 }
 
@@ -172,4 +172,18 @@ export function avAlignParams(r: ResultView, decoded: DecodeResult | null): AvAl
   if (audios.length === 0) return null;
   if (r.task === "v2a") return decoded?.kind === "video" ? { video: decoded.frames, audios } : null;
   return audios.every((a) => a.video) ? { audios } : null;
+}
+
+/**
+ * What to tell the user when a result could not be stored in the gallery. A full origin quota (IndexedDB's
+ * QuotaExceededError, also reported as a DOMException code 22) gets a message that says what to do; the result
+ * itself stays open in the tab, so nothing is lost until it is closed.
+ */
+export function saveFailureMessage(e: unknown): string {
+  const name = (e as { name?: unknown } | null)?.name;
+  const code = (e as { code?: unknown } | null)?.code;
+  const text = e instanceof Error ? e.message : String(e);
+  if (name === "QuotaExceededError" || code === 22 || /quota/i.test(text))
+    return "Not saved: this browser's storage for the studio is full. Export the result now (it stays open in this tab), then delete gallery entries or installed packs to make room.";
+  return `Not saved to the gallery (${text}). The result stays open in this tab: export it to keep it.`;
 }

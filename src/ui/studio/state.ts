@@ -138,6 +138,8 @@ export interface ResultView extends ResultMeta {
   /** A2V: the condition audio as the model heard it (the trimmed range, WAV), played and muxed with the frames. */
   conditionWav: Blob | null;
   saved: "saving" | "saved" | "failed" | null;
+  /** Why saving to the gallery failed, for the user (the result stays open in this tab). */
+  saveError?: string | null;
 }
 
 export interface ExportView {

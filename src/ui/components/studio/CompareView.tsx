@@ -128,6 +128,11 @@ export function CompareView({ task }: { task: StudioTaskId }) {
                 : ""}
         </span>
       </div>
+      {result.saved === "failed" && result.saveError && (
+        <p role="alert" className="error" data-testid="save-error">
+          {result.saveError}
+        </p>
+      )}
       <p className="prompt-used">
         Prompt{result.autoPrompt ? " (automatic)" : ""}: <q>{result.prompt}</q>
         <span className="muted">
