@@ -14,7 +14,7 @@ import { writeSummary } from "./lib/summary.js";
 const args = process.argv.slice(2);
 const outAt = args.indexOf("--out");
 const out = outAt >= 0 ? args[outAt + 1] : undefined;
-const files = args.filter((a, i) => a.endsWith(".json") && i !== outAt + 1);
+const files = args.filter((a, i) => a.endsWith(".json") && !(outAt >= 0 && i === outAt + 1));
 if (!files.length || (files.length > 1 && !out?.endsWith(".json"))) {
   console.error(
     "usage: node tools/run.mjs bench/summarize.ts <results .json> [<more .json> ... --out <merged .json>]",
