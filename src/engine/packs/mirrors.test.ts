@@ -20,6 +20,7 @@ describe("model mirrors in the CSP", () => {
       "https://evilhuggingface.co/x",
       "https://hf.co.evil.example/x",
       "https://fbaipublicfiles.com/x",
+      "https://huggingface.co:8443/x",
     ])
       expect(allowedBy(MODEL_MIRROR_SOURCES, url), url).toBe(false);
   });

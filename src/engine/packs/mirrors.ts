@@ -31,7 +31,7 @@ export function allowedBy(sources: readonly string[], url: string): boolean {
   return sources.some((s) => {
     const m = /^(https?):\/\/(\*\.)?([^/:]+)(?::(\d+))?$/.exec(s);
     if (!m || `${m[1]}:` !== u.protocol) return false;
-    if (m[4] && m[4] !== u.port) return false;
+    if ((m[4] ?? "") !== u.port) return false; // no port in the source: the scheme's default only
     return m[2] ? u.hostname.endsWith(`.${m[3]}`) : u.hostname === m[3];
   });
 }
