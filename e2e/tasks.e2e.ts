@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_VIDEO_ALIGNER } from "../src/engine/pipelines/a2v.js";
 import { DEFAULT_AUDIO_ALIGNER } from "../src/engine/pipelines/audio_task.js";
 import { gatedStereoClip, movingSquareVideo } from "../test/support/synthetic_media.js";
+import { A2V_CASE, V2A_CASE } from "../test/support/task-cases.js";
 import { studioSession } from "./support/session.js";
 import { probed } from "./support/studio.js";
 
@@ -74,15 +75,15 @@ describe("guided tasks in the engine worker (bundled pack)", () => {
     timeout: 480_000,
   }, async () => {
     expect(await probed(session.studio.page)).toBe("ready");
-    const v = movingSquareVideo(2, 4);
+    const v = movingSquareVideo(V2A_CASE.video.seconds, V2A_CASE.video.fps);
     const r = await generate(
       {
         ...cpu,
         task: "v2a",
-        prompt: "a red ball bouncing",
-        seed: 7,
-        steps: 8,
-        guidanceScale: 2.5,
+        prompt: V2A_CASE.prompt,
+        seed: V2A_CASE.seed,
+        steps: V2A_CASE.steps,
+        guidanceScale: V2A_CASE.guidanceScale,
         aligner: structuredClone(DEFAULT_AUDIO_ALIGNER),
         video: { ...v, data: Array.from(v.data) },
       },
@@ -90,7 +91,7 @@ describe("guided tasks in the engine worker (bundled pack)", () => {
     );
     expect(r.executors.forward).toMatch(/wasm/i);
     for (const run of ["vanilla", "guided"]) {
-      expect(r.runs[run].samples).toBe(32000);
+      expect(r.runs[run].samples).toBe(V2A_CASE.video.seconds * 16000);
       expect(r.runs[run].finite).toBe(true);
     }
     console.log(`V2A in the worker: vanilla loss ${r.runs.vanilla.loss}, guided ${r.runs.guided.loss}`);
@@ -105,14 +106,7 @@ describe("guided tasks in the engine worker (bundled pack)", () => {
       {
         ...cpu,
         task: "a2v",
-        prompt: "a dog barking",
-        frames: 4,
-        height: 64,
-        width: 64,
-        fps: 4,
-        seed: 3,
-        steps: 6,
-        guidanceScale: 7.5,
+        ...A2V_CASE,
         aligner: structuredClone(DEFAULT_VIDEO_ALIGNER),
         audio: { sampleRate: a.sampleRate, channels: a.channels.map((c) => Array.from(c)) },
       },
@@ -122,7 +116,7 @@ describe("guided tasks in the engine worker (bundled pack)", () => {
       ],
     );
     for (const run of ["vanilla", "guided"]) {
-      expect(r.runs[run].frames).toBe(4);
+      expect(r.runs[run].frames).toBe(A2V_CASE.frames);
       expect(r.runs[run].finite).toBe(true);
     }
     console.log(`A2V in the worker: vanilla loss ${r.runs.vanilla.loss}, guided ${r.runs.guided.loss}`);

@@ -16,6 +16,7 @@ import { openVideoEngine } from "../../src/engine/session.js";
 import { packFromFolder } from "../../src/engine/session-node.js";
 import { repoRoot } from "../support/golden.js";
 import { gatedStereoClip } from "../support/synthetic_media.js";
+import { A2V_CASE } from "../support/task-cases.js";
 import { resolveBackend } from "../support/tfjs-backend.js";
 
 let engine: VideoTaskEngine;
@@ -39,14 +40,7 @@ afterAll(async () => {
 
 const base = (over: Partial<A2VRequest> = {}): A2VRequest => ({
   audio: gatedStereoClip(),
-  prompt: "a dog barking",
-  frames: 4,
-  height: 64,
-  width: 64,
-  fps: 4,
-  seed: 3,
-  steps: 6,
-  guidanceScale: 7.5,
+  ...A2V_CASE,
   aligner: {
     ...DEFAULT_VIDEO_ALIGNER,
     weights: { ...DEFAULT_VIDEO_ALIGNER.weights },

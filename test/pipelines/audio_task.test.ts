@@ -20,6 +20,7 @@ import { openAudioEngine } from "../../src/engine/session.js";
 import { packFromFolder } from "../../src/engine/session-node.js";
 import { repoRoot } from "../support/golden.js";
 import { gradientImage, movingSquareVideo } from "../support/synthetic_media.js";
+import { V2A_CASE } from "../support/task-cases.js";
 import { resolveBackend } from "../support/tfjs-backend.js";
 
 let engine: AudioTaskEngine;
@@ -42,17 +43,17 @@ afterAll(async () => {
 
 const base = (over: Partial<AudioRequest> = {}): AudioRequest => ({
   task: "v2a",
-  prompt: "a red ball bouncing",
-  seed: 7,
-  steps: 8,
-  guidanceScale: 2.5,
+  prompt: V2A_CASE.prompt,
+  seed: V2A_CASE.seed,
+  steps: V2A_CASE.steps,
+  guidanceScale: V2A_CASE.guidanceScale,
   aligner: {
     ...DEFAULT_AUDIO_ALIGNER,
     weights: { ...DEFAULT_AUDIO_ALIGNER.weights },
     promptTuning: { ...DEFAULT_AUDIO_ALIGNER.promptTuning },
   },
   compare: true,
-  video: movingSquareVideo(2, 4),
+  video: movingSquareVideo(V2A_CASE.video.seconds, V2A_CASE.video.fps),
   ...over,
 });
 
