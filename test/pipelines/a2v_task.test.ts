@@ -1,42 +1,22 @@
-/**
- * Audio → video end to end in Node on the bundled default pack (AnimateDiff = SD UNet + motion adapter, SD VAE,
- * CLIP, ImageBind; small widths, real topologies): ONNX Runtime (node) for the forward passes, tfjs (wasm) for
- * the gradient path. Tiny shapes: 4 frames at 64×64, 4 fps (1 s), a 1-s stereo clip at 22.05 kHz.
- */
-import * as tf from "@tensorflow/tfjs-core";
-import * as ortNode from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BadInputError, CancelledError } from "../../src/engine/errors.js";
-import type { OrtModule } from "../../src/engine/ops/onnx/session.js";
-import { TfjsOps } from "../../src/engine/ops/tfjs.js";
 import { type A2VRequest, DEFAULT_VIDEO_ALIGNER, runA2VTask } from "../../src/engine/pipelines/a2v.js";
 import type { PipelineEvent } from "../../src/engine/pipelines/events.js";
 import type { VideoTaskEngine } from "../../src/engine/pipelines/video_engine.js";
 import { openVideoEngine } from "../../src/engine/session.js";
-import { packFromFolder } from "../../src/engine/session-node.js";
-import { repoRoot } from "../support/golden.js";
+import { openBundledEngine } from "../support/engines.js";
 import { gatedStereoClip } from "../support/synthetic_media.js";
 import { A2V_CASE } from "../support/task-cases.js";
-import { resolveBackend } from "../support/tfjs-backend.js";
 
 let engine: VideoTaskEngine;
-let prevBackend = "";
+let close = async () => {};
 const SLOW = 600_000; // two cores shared with other jobs: generous, the work itself is ~10–40 s
 
 beforeAll(async () => {
-  prevBackend = tf.getBackend();
-  await tf.setBackend(await resolveBackend("wasm"));
-  const pack = await packFromFolder(`${repoRoot}/public/models/default`);
-  engine = await openVideoEngine(pack, {
-    forward: { kind: "onnx", ort: ortNode as unknown as OrtModule },
-    grad: new TfjsOps(),
-  });
+  ({ engine, close } = await openBundledEngine(openVideoEngine));
 }, SLOW);
 
-afterAll(async () => {
-  await engine?.dispose();
-  if (prevBackend) await tf.setBackend(prevBackend);
-});
+afterAll(() => close());
 
 const base = (over: Partial<A2VRequest> = {}): A2VRequest => ({
   audio: gatedStereoClip(),

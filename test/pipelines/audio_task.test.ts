@@ -3,12 +3,8 @@
  * (node) runs the forward-only components and tfjs (wasm) the gradient path, as the CLI does.
  */
 
-import * as tf from "@tensorflow/tfjs-core";
-import * as ortNode from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BadInputError, CancelledError } from "../../src/engine/errors.js";
-import type { OrtModule } from "../../src/engine/ops/onnx/session.js";
-import { TfjsOps } from "../../src/engine/ops/tfjs.js";
 import type { AudioTaskEngine } from "../../src/engine/pipelines/audio_engine.js";
 import {
   type AudioRequest,
@@ -17,29 +13,18 @@ import {
 } from "../../src/engine/pipelines/audio_task.js";
 import type { PipelineEvent } from "../../src/engine/pipelines/events.js";
 import { openAudioEngine } from "../../src/engine/session.js";
-import { packFromFolder } from "../../src/engine/session-node.js";
-import { repoRoot } from "../support/golden.js";
+import { openBundledEngine } from "../support/engines.js";
 import { gradientImage, movingSquareVideo } from "../support/synthetic_media.js";
 import { V2A_CASE } from "../support/task-cases.js";
-import { resolveBackend } from "../support/tfjs-backend.js";
 
 let engine: AudioTaskEngine;
-let prevBackend = "";
+let close = async () => {};
 
 beforeAll(async () => {
-  prevBackend = tf.getBackend();
-  await tf.setBackend(await resolveBackend("wasm"));
-  const pack = await packFromFolder(`${repoRoot}/public/models/default`);
-  engine = await openAudioEngine(pack, {
-    forward: { kind: "onnx", ort: ortNode as unknown as OrtModule },
-    grad: new TfjsOps(),
-  });
+  ({ engine, close } = await openBundledEngine(openAudioEngine));
 }, 300_000);
 
-afterAll(async () => {
-  await engine?.dispose();
-  if (prevBackend) await tf.setBackend(prevBackend);
-});
+afterAll(() => close());
 
 const base = (over: Partial<AudioRequest> = {}): AudioRequest => ({
   task: "v2a",

@@ -1,10 +1,3 @@
-/**
- * Text → joint video + audio end to end on the bundled default pack (AudioLDM and AnimateDiff in lock-step, one
- * ImageBind), and the joint aligner's gradients: both latents receive one, and every triangle term can be
- * switched off. Tiny shapes: 4 frames at 64×64, 4 fps → 1 s of audio.
- */
-import * as tf from "@tensorflow/tfjs-core";
-import * as ortNode from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type JointModality,
@@ -13,8 +6,6 @@ import {
   type TriangleWeights,
 } from "../../src/engine/aligner/joint.js";
 import { BadInputError } from "../../src/engine/errors.js";
-import type { OrtModule } from "../../src/engine/ops/onnx/session.js";
-import { TfjsOps } from "../../src/engine/ops/tfjs.js";
 import { videoEmbedPath, videoGeometry } from "../../src/engine/pipelines/animatediff.js";
 import { audioEmbedPath } from "../../src/engine/pipelines/audio_embed.js";
 import { audioGeometry } from "../../src/engine/pipelines/audioldm.js";
@@ -28,28 +19,17 @@ import {
 } from "../../src/engine/pipelines/joint.js";
 import { randn } from "../../src/engine/pipelines/noise.js";
 import { openJointEngine } from "../../src/engine/session.js";
-import { packFromFolder } from "../../src/engine/session-node.js";
-import { repoRoot } from "../support/golden.js";
-import { resolveBackend } from "../support/tfjs-backend.js";
+import { openBundledEngine } from "../support/engines.js";
 
 let engine: JointEngine;
-let prevBackend = "";
+let close = async () => {};
 const SLOW = 600_000;
 
 beforeAll(async () => {
-  prevBackend = tf.getBackend();
-  await tf.setBackend(await resolveBackend("wasm"));
-  const pack = await packFromFolder(`${repoRoot}/public/models/default`);
-  engine = await openJointEngine(pack, {
-    forward: { kind: "onnx", ort: ortNode as unknown as OrtModule },
-    grad: new TfjsOps(),
-  });
+  ({ engine, close } = await openBundledEngine(openJointEngine));
 }, SLOW);
 
-afterAll(async () => {
-  await engine?.dispose();
-  if (prevBackend) await tf.setBackend(prevBackend);
-});
+afterAll(() => close());
 
 const base = (over: Partial<JointRequest> = {}): JointRequest => ({
   prompt: "a dog barking in a park",
