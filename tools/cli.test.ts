@@ -14,32 +14,30 @@ const hasFfmpeg = await run("ffmpeg", ["-version"]).then(
   () => false,
 );
 
+/** Runs `npm run cli -- <args> --json` as a process and returns the JSON summary it prints last. */
+async function cli<S>(args: string[], timeout = 300_000): Promise<S> {
+  const { stdout } = await run("node", ["tools/run.mjs", "tools/cli.ts", ...args, "--json"], {
+    cwd: repoRoot,
+    timeout,
+  });
+  return JSON.parse(stdout.trim().split("\n").pop()!) as S;
+}
+
 describe("npm run cli -- generate", () => {
   it("t2a writes a WAV of the requested duration and a JSON summary", async () => {
     const out = await mkdtemp(join(tmpdir(), "cli-"));
-    const { stdout } = await run(
-      "node",
-      [
-        "tools/run.mjs",
-        "tools/cli.ts",
-        "generate",
-        "t2a",
-        "--prompt",
-        "rain on a roof",
-        "--duration",
-        "1",
-        "--steps",
-        "3",
-        "--out",
-        out,
-        "--json",
-      ],
-      { cwd: repoRoot, timeout: 300_000 },
-    );
-    const summary = JSON.parse(stdout.trim().split("\n").pop()!) as {
-      files: string[];
-      runs: Record<string, { loss: number }>;
-    };
+    const summary = await cli<{ files: string[]; runs: Record<string, { loss: number }> }>([
+      "generate",
+      "t2a",
+      "--prompt",
+      "rain on a roof",
+      "--duration",
+      "1",
+      "--steps",
+      "3",
+      "--out",
+      out,
+    ]);
     expect(Object.keys(summary.runs)).toEqual(["vanilla"]);
     const wav = decodeWav(new Uint8Array(await readFile(summary.files[0])));
     expect(wav.sampleRate).toBe(16000);
@@ -65,42 +63,13 @@ describe("npm run cli -- generate", () => {
       "-y",
       clip,
     ]);
-    const { stdout } = await run(
-      "node",
-      [
-        "tools/run.mjs",
-        "tools/cli.ts",
-        "generate",
-        "v2a",
-        "--video",
-        clip,
-        "--steps",
-        "4",
-        "--compare",
-        "--out",
-        out,
-        "--json",
-      ],
-      { cwd: repoRoot, timeout: 300_000 },
+    const summary = await cli<{ files: string[]; runs: Record<string, { loss: number }>; durationS: number }>(
+      ["generate", "v2a", "--video", clip, "--steps", "4", "--compare", "--out", out],
     );
-    const summary = JSON.parse(stdout.trim().split("\n").pop()!) as {
-      files: string[];
-      runs: Record<string, { loss: number }>;
-      durationS: number;
-    };
     expect(summary.durationS).toBe(2);
     expect(Object.keys(summary.runs).sort()).toEqual(["guided", "vanilla"]);
     expect(summary.files.filter((f) => f.endsWith(".mp4"))).toHaveLength(2);
-    const { stdout: probe } = await run("ffprobe", [
-      "-v",
-      "error",
-      "-show_entries",
-      "stream=codec_type:format=duration",
-      "-of",
-      "json",
-      summary.files[1],
-    ]);
-    const p = JSON.parse(probe) as { streams: { codec_type: string }[]; format: { duration: string } };
+    const p = await probe(summary.files[1]);
     expect(p.streams.map((s) => s.codec_type).sort()).toEqual(["audio", "video"]);
     expect(Math.abs(Number(p.format.duration) - 2)).toBeLessThan(0.15);
   });
@@ -122,41 +91,27 @@ describe("npm run cli -- generate", () => {
         "-y",
         clip,
       ]);
-      const { stdout } = await run(
-        "node",
+      const summary = await cli<{
+        files: string[];
+        runs: Record<string, { loss: number }>;
+        geometry: { durationS: number; latentShape: number[] };
+      }>(
         [
-          "tools/run.mjs",
-          "tools/cli.ts",
           "generate",
           "a2v",
           "--audio",
           clip,
           "--prompt",
           "a bell ringing",
-          "--frames",
-          "4",
-          "--height",
-          "64",
-          "--width",
-          "64",
-          "--fps",
-          "4",
-          "--steps",
-          "3",
+          ...["--frames", "4", "--height", "64", "--width", "64", "--fps", "4", "--steps", "3"],
           "--compare",
           "--memory-budget",
           "8",
           "--out",
           out,
-          "--json",
         ],
-        { cwd: repoRoot, timeout: 600_000 },
+        600_000,
       );
-      const summary = JSON.parse(stdout.trim().split("\n").pop()!) as {
-        files: string[];
-        runs: Record<string, { loss: number }>;
-        geometry: { durationS: number; latentShape: number[] };
-      };
       expect(summary.geometry).toMatchObject({ durationS: 1, latentShape: [1, 4, 4, 8, 8] });
       expect(Object.keys(summary.runs).sort()).toEqual(["guided", "vanilla"]);
       expect(summary.files.map((f) => f.split("/").pop())).toEqual(["tone.vanilla.mp4", "tone.guided.mp4"]);
@@ -172,35 +127,13 @@ describe("npm run cli -- generate", () => {
     "joint writes WAV + MP4 with the generated audio and video; mismatched steps are refused",
     async () => {
       const out = await mkdtemp(join(tmpdir(), "cli-"));
-      const args = [
-        "tools/run.mjs",
-        "tools/cli.ts",
-        "generate",
-        "joint",
-        "--prompt",
-        "a dog barking",
-        "--out",
-        out,
-      ];
-      const small = [
-        "--frames",
-        "4",
-        "--height",
-        "64",
-        "--width",
-        "64",
-        "--fps",
-        "4",
-        "--steps",
-        "3",
-        "--json",
-      ];
-      const { stdout } = await run("node", [...args, ...small], { cwd: repoRoot, timeout: 600_000 });
-      const summary = JSON.parse(stdout.trim().split("\n").pop()!) as {
+      const args = ["generate", "joint", "--prompt", "a dog barking", "--out", out];
+      const small = ["--frames", "4", "--height", "64", "--width", "64", "--fps", "4", "--steps", "3"];
+      const summary = await cli<{
         files: string[];
         runs: Record<string, { loss: number; scores: Record<string, number> }>;
         durationS: number;
-      };
+      }>([...args, ...small], 600_000);
       expect(summary.durationS).toBe(1);
       expect(Object.keys(summary.runs)).toEqual(["guided"]);
       expect(Object.keys(summary.runs.guided.scores).sort()).toEqual([
@@ -214,10 +147,7 @@ describe("npm run cli -- generate", () => {
       expect(wav.channels[0].length).toBe(16000);
       const p = await probe(mp4);
       expect(p.streams.map((s) => s.codec_type).sort()).toEqual(["audio", "video"]);
-      const bad = await run("node", [...args, ...small, "--audio-steps", "30"], {
-        cwd: repoRoot,
-        timeout: 600_000,
-      }).then(
+      const bad = await cli([...args, ...small, "--audio-steps", "30"], 600_000).then(
         () => null,
         (e: { stderr: string; code: number }) => e,
       );
