@@ -18,7 +18,7 @@ import {
   checkSampling,
   checkWeights,
 } from "./checks.js";
-import type { EventSink, RunName } from "./events.js";
+import { type EventSink, type RunName, runOrder } from "./events.js";
 import { type AlignerCore, guidedRun } from "./guided_run.js";
 import type { ImageBindEncoders } from "./imagebind_encoders.js";
 import { randn } from "./noise.js";
@@ -205,11 +205,7 @@ export async function runA2VTask(
   if (w.text > 0) targets.push({ name: "text-video", embedding: eText, weight: w.text });
 
   const runs: A2VResult["runs"] = {};
-  const order: RunName[] = req.aligner.enabled
-    ? req.compare
-      ? ["vanilla", "guided"]
-      : ["guided"]
-    : ["vanilla"];
+  const order = runOrder(req.aligner.enabled, req.compare);
   const m = engine.animatediff;
   for (const run of order) {
     check();

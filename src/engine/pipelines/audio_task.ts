@@ -21,7 +21,7 @@ import {
   checkVideoFrames,
   checkWeights,
 } from "./checks.js";
-import type { EventSink, RunName } from "./events.js";
+import { type EventSink, type RunName, runOrder } from "./events.js";
 import { type AlignerCore, guidedRun } from "./guided_run.js";
 import { randn } from "./noise.js";
 import { alignmentLoss, bindScoresOf } from "./scores.js";
@@ -164,11 +164,7 @@ export async function runAudioTask(
     targets.push({ name: "vision-audio", embedding: eVision, weight: req.aligner.weights.vision });
 
   const runs: AudioResult["runs"] = {};
-  const order: RunName[] = req.aligner.enabled
-    ? req.compare
-      ? ["vanilla", "guided"]
-      : ["guided"]
-    : ["vanilla"];
+  const order = runOrder(req.aligner.enabled, req.compare);
   for (const run of order) {
     check();
     emit({ type: "phase", phase: "denoising", run });

@@ -4,6 +4,12 @@
  */
 
 export type RunName = "vanilla" | "guided";
+
+/** The runs a job makes: guided (after vanilla, same seed, in compare mode) when the aligner is on, else vanilla. */
+export function runOrder(alignerEnabled: boolean, compare: boolean): RunName[] {
+  if (!alignerEnabled) return ["vanilla"];
+  return compare ? ["vanilla", "guided"] : ["guided"];
+}
 export type Phase = "loading" | "conditions" | "denoising" | "decoding" | "scoring" | "muxing";
 
 export interface Preview {

@@ -28,7 +28,7 @@ import { audioEmbedPath } from "./audio_embed.js";
 import type { AudioTaskEngine } from "./audio_engine.js";
 import { audioGeometry, predictNoiseCfg } from "./audioldm.js";
 import { bad, checkGuidanceScale, checkLatent, checkPrompt, checkSampling, checkWeights } from "./checks.js";
-import type { EventSink, RunName } from "./events.js";
+import { type EventSink, type RunName, runOrder } from "./events.js";
 import { type JointLoopState, jointLoop } from "./joint_loop.js";
 import { randn } from "./noise.js";
 import { alignmentLoss, bindScoresOf } from "./scores.js";
@@ -186,11 +186,7 @@ export async function runJointTask(
 
   const w = req.aligner.weights;
   const runs: JointResult["runs"] = {};
-  const order: RunName[] = req.aligner.enabled
-    ? req.compare
-      ? ["vanilla", "guided"]
-      : ["guided"]
-    : ["vanilla"];
+  const order = runOrder(req.aligner.enabled, req.compare);
   for (const run of order) {
     check();
     emit({ type: "phase", phase: "denoising", run });
