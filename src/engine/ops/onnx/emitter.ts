@@ -174,6 +174,33 @@ export class OnnxEmitter implements Ops<Sym> {
     return { model, externalData, stats: { initializers: this.inits.length, bytes } };
   }
 
+  // --- escape hatch for graph transforms (ops/onnx/grad.ts) ---------------------------------------------------
+
+  /**
+   * Emit one ONNX node that is not an `Ops` primitive (e.g. the ConvTranspose of a conv's input gradient, or
+   * a comparison mask). Number inputs become scalar constants of `dtype`. The caller states the output shape.
+   */
+  raw(
+    op: string,
+    inputs: readonly (Sym | number)[],
+    out: { shape: readonly number[]; dtype: DType },
+    attrs?: Record<string, AttrValue>,
+  ): Sym {
+    const names = inputs.map((i) => (typeof i === "number" ? this.scalarConst(i, out.dtype) : i.name));
+    return this.sym(this.node(op, names, { attrs }), out.shape, out.dtype);
+  }
+
+  /** A float 0/1 mask of `op(a, b)` for a comparison op (Greater, GreaterOrEqual, Less, LessOrEqual, Equal). */
+  mask(op: "Greater" | "GreaterOrEqual" | "Less" | "LessOrEqual" | "Equal", a: Sym, b: Sym | number): Sym {
+    const rb = this.operand(a, b);
+    const bool = this.node(op, [a.name, rb.name]);
+    return this.sym(
+      this.node("Cast", [bool], { attrs: { to: { kind: "int", v: TensorDataType.FLOAT } } }),
+      broadcastShapes(a.shape, rb.shape),
+      "float32",
+    );
+  }
+
   // --- internals ---------------------------------------------------------------------------------------------
 
   private fresh(prefix = "t"): string {

@@ -1,0 +1,261 @@
+/**
+ * The emitted backward (OnnxGradTracer, run by onnxruntime-node) against tfjs autodiff on the same `Ops`
+ * programs: for L = Σ y·R with a fixed random R, ∂L/∂x of every float input must agree. The programs are the
+ * executor-parity set (every primitive) plus cases aimed at adjoint corner cases (broadcast operands on both
+ * sides, grouped/strided/dilated convs whose floor drops input, ties in max, both matmul operands variable).
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import * as ortNode from "onnxruntime-node";
+import { beforeAll, describe, expect, it } from "vitest";
+import { maxAbsDiff, randn } from "../../../../test/support/naive.js";
+import { type Program, param, programs } from "../../../../test/support/op-programs.js";
+import type { Ops } from "../ops.js";
+import { TfjsOps } from "../tfjs.js";
+import { OnnxEmitter } from "./emitter.js";
+import { OnnxGradTracer } from "./grad.js";
+import { createSession, type OrtModule, runSession } from "./session.js";
+
+const ort = ortNode as unknown as OrtModule;
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+const GW = param([6, 4, 3], 201);
+const GW2 = param([4, 6, 3], 204);
+const GG = param([6, 2, 3], 205); // grouped conv1d: groups 2 → 2 input channels per group
+const CT = param([3, 4, 3, 3], 202); // convTranspose2d weight [C_in, C_out, k, k]
+const LW = param([5], 203);
+
+const gradPrograms: Program[] = [
+  {
+    name: "broadcast operands on both sides of every binary op",
+    inputs: [
+      { name: "a", shape: [2, 3, 4], data: randn(24, 21) },
+      { name: "b", shape: [3, 1], data: randn(3, 22) },
+    ],
+    run: (ops, [a, b]) => {
+      // tfjs's Maximum/Minimum gradients do not unbroadcast b, so the reference needs equal shapes there
+      const pb = ops.add(ops.abs(b), 0.5);
+      let y = ops.add(ops.mul(a, b), ops.sub(b, a));
+      y = ops.add(y, ops.div(a, pb));
+      y = ops.add(y, ops.maximum(a, ops.broadcastTo(b, [2, 3, 4])));
+      return ops.add(y, ops.minimum(ops.mul(a, 0.5), ops.broadcastTo(b, [2, 3, 4])));
+    },
+  },
+  {
+    name: "ties in max, both matmul operands variable, mean over several axes",
+    inputs: [
+      { name: "x", shape: [2, 3, 4], data: Float32Array.from({ length: 24 }, (_, i) => Math.round(i / 5)) },
+      { name: "w", shape: [4, 5], data: randn(20, 23) },
+    ],
+    run: (ops, [x, w]) => {
+      const h = ops.matmul(x, w); // [2,3,5]
+      const m = ops.max(x, -1, true); // ties: every maximal entry gets the gradient
+      return ops.add(ops.mul(h, m), ops.mean(ops.mul(x, x), [0, 2], true));
+    },
+  },
+  {
+    name: "grouped strided conv1d whose floor drops input, convTranspose2d, layerNorm with affine",
+    inputs: [
+      { name: "x", shape: [1, 4, 12], data: randn(48, 24) },
+      { name: "z", shape: [1, 3, 4, 5], data: randn(60, 25) },
+    ],
+    run: (ops, [x, z]) => {
+      // tfjs has no strided dilated conv: one strided (its floor drops input), one dilated
+      const y = ops.conv(
+        ops.conv(x, ops.param(GW), null, { stride: 3, padding: [[1, 0]] }),
+        ops.param(GW2),
+        null,
+        { padding: 2, dilation: 2 },
+      );
+      const t = ops.convTranspose(z, ops.param(CT), null, { stride: 2, padding: 1, outputPadding: 1 });
+      const ln = ops.layerNorm(ops.reshape(t, [1, 4, -1, 5]), ops.param(LW), null, 1e-5);
+      return ops.add(ops.sum(ops.mul(ln, ln), [1, 2, 3]), ops.sum(ops.tanh(y), [1, 2]));
+    },
+  },
+  {
+    name: "checkpointed block, attention with distinct q/k/v, concat/pad/slice round trip",
+    inputs: [
+      { name: "q", shape: [1, 2, 3, 4], data: randn(24, 26) },
+      { name: "kv", shape: [1, 2, 5, 4], data: randn(40, 27) },
+    ],
+    run: (ops, [q, kv]) => {
+      const v = ops.checkpoint((t) => ops.sigmoid(ops.mul(t, 1.5)), kv);
+      const a = ops.attention(q, kv, v, { scale: 0.5 });
+      const c = ops.concat(
+        [
+          a,
+          ops.pad(
+            q,
+            [
+              [0, 0],
+              [0, 0],
+              [1, 0],
+              [0, 0],
+            ],
+            0,
+          ),
+        ],
+        2,
+      ); // [1,2,7,4]
+      return ops.slice(ops.exp(ops.mul(c, 0.3)), 2, 1, 6);
+    },
+  },
+];
+
+interface Grads {
+  y: Float32Array;
+  grads: Float32Array[];
+}
+
+function floatInputs(p: Program) {
+  return p.inputs.filter((i) => i.data instanceof Float32Array);
+}
+
+async function tfGrads(p: Program, r: Float32Array): Promise<Grads> {
+  const ops = new TfjsOps();
+  const xs = p.inputs.map((i) =>
+    tf.tensor(i.data, i.shape, i.data instanceof Int32Array ? "int32" : "float32"),
+  );
+  const fi = p.inputs.map((i, k) => (i.data instanceof Float32Array ? k : -1)).filter((k) => k >= 0);
+  const { value, grads } = tf.valueAndGrads((...vars: tf.Tensor[]) => {
+    const all = xs.map((x, k) => (fi.includes(k) ? vars[fi.indexOf(k)] : x));
+    const y = p.run(ops, all);
+    return tf.sum(tf.mul(y, tf.tensor(r, y.shape)));
+  })(fi.map((k) => xs[k]));
+  const y = Float32Array.from(await value.data());
+  const g = await Promise.all(grads.map(async (t) => Float32Array.from(await t.data())));
+  tf.dispose([value, ...grads, ...xs]);
+  ops.dispose();
+  return { y, grads: g };
+}
+
+async function onnxGrads(p: Program, r: Float32Array): Promise<Grads> {
+  const gt = new OnnxGradTracer(new OnnxEmitter());
+  const xs = p.inputs.map((i) =>
+    gt.input(i.name, i.shape, {
+      dtype: i.data instanceof Int32Array ? "int32" : "float32",
+      grad: i.data instanceof Float32Array,
+    }),
+  );
+  const out = p.run(gt, xs);
+  const loss = gt.sum(gt.mul(out, gt.constant(r, out.shape)), [...out.shape.keys()]);
+  const wrt = xs.filter((x) => x.needsGrad);
+  const gs = gt.gradients(loss, wrt);
+  gt.emitter.output("loss", loss);
+  gs.forEach((g, k) => {
+    gt.emitter.output(`grad${k}`, g);
+  });
+  const session = await createSession(ort, gt.emitter.build());
+  const res = await runSession(
+    ort,
+    session,
+    Object.fromEntries(p.inputs.map((i) => [i.name, { data: i.data, shape: i.shape }])),
+  );
+  await session.release();
+  return {
+    y: Float32Array.from(res.loss.data),
+    grads: gs.map((_, k) => Float32Array.from(res[`grad${k}`].data)),
+  };
+}
+
+/** Output size of a program (traced on a forward-only emitter). */
+function outSize(p: Program): number {
+  const em = new OnnxEmitter();
+  const y = p.run(
+    em,
+    p.inputs.map((i) => em.input(i.name, i.shape, i.data instanceof Int32Array ? "int32" : "float32")),
+  );
+  return y.shape.reduce((a, b) => a * b, 1);
+}
+
+describe("ONNX backward (OnnxGradTracer) equals tfjs autodiff", () => {
+  const all = [...programs, ...gradPrograms].filter((p) => floatInputs(p).length > 0);
+  for (const [n, p] of all.entries()) {
+    it(p.name, async () => {
+      const r = randn(outSize(p), 900 + n);
+      const ref = await tfGrads(p, r);
+      const got = await onnxGrads(p, r);
+      expect(Math.abs(got.y[0] - ref.y[0])).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.y[0])));
+      expect(got.grads.length).toBe(ref.grads.length);
+      for (let k = 0; k < ref.grads.length; k++) {
+        const scale = Math.max(1e-3, ...ref.grads[k].map(Math.abs));
+        expect(maxAbsDiff(got.grads[k], ref.grads[k]) / scale).toBeLessThan(1e-5);
+        expect(scale).toBeGreaterThan(1e-3); // the gradient is not trivially zero
+      }
+    });
+  }
+
+  it("grouped strided dilated conv (no tfjs reference): equals central differences of the forward", async () => {
+    // L = Σ R·conv(x) is linear in x, so a central difference is exact up to float32 rounding.
+    const x0 = randn(4 * 14, 31);
+    const conv = <T>(ops: Ops<T>, x: T) =>
+      ops.conv(x, ops.param(GG), null, { stride: 2, padding: [[2, 0]], dilation: 2, groups: 2 });
+    const em = new OnnxEmitter();
+    const yShape = conv(em, em.input("x", [1, 4, 14])).shape;
+    const r = randn(
+      yShape.reduce((a, b) => a * b, 1),
+      32,
+    );
+    const lossOf = <T>(ops: Ops<T>, x: T) =>
+      ops.sum(ops.mul(conv(ops, x), ops.constant(r, yShape)), [0, 1, 2]);
+
+    const gt = new OnnxGradTracer(new OnnxEmitter());
+    const x = gt.input("x", [1, 4, 14], { grad: true });
+    const [gx] = gt.gradients(lossOf(gt, x), [x]);
+    gt.emitter.output("g", gx);
+    const gs = await createSession(ort, gt.emitter.build());
+    const g = (await runSession(ort, gs, { x: { data: x0, shape: [1, 4, 14] } })).g.data;
+    await gs.release();
+
+    const fwd = new OnnxEmitter();
+    fwd.output("loss", lossOf(fwd, fwd.input("x", [1, 4, 14])));
+    const fs = await createSession(ort, fwd.build());
+    const at = async (v: Float32Array) =>
+      (await runSession(ort, fs, { x: { data: v, shape: [1, 4, 14] } })).loss.data[0];
+    const fd = new Float32Array(x0.length);
+    for (let i = 0; i < x0.length; i++) {
+      const p = Float32Array.from(x0);
+      const m = Float32Array.from(x0);
+      p[i] += 0.5;
+      m[i] -= 0.5;
+      fd[i] = (await at(p)) - (await at(m));
+    }
+    await fs.release();
+    expect(maxAbsDiff(g, fd)).toBeLessThan(1e-4);
+    expect(Math.max(...fd.map(Math.abs))).toBeGreaterThan(0.1);
+    // the stride-2 floor drops the last input column: its gradient is exactly zero on both sides
+    for (let c = 0; c < 4; c++) {
+      expect(fd[c * 14 + 13]).toBe(0);
+      expect(g[c * 14 + 13]).toBe(0);
+    }
+  });
+
+  it("refuses a gradient through a frozen weight, naming it", () => {
+    const gt = new OnnxGradTracer(new OnnxEmitter());
+    const x = gt.input("x", [1, 2, 5], { grad: true });
+    const w = gt.input("w", [3, 2, 3], { grad: true });
+    expect(() => gt.conv(x, w, null)).toThrow(/conv weight/);
+  });
+
+  it("inputs the loss does not depend on get zero gradients", async () => {
+    const gt = new OnnxGradTracer(new OnnxEmitter());
+    const a = gt.input("a", [3], { grad: true });
+    const b = gt.input("b", [3], { grad: true });
+    const loss = gt.sum(gt.mul(a, a), 0);
+    const [ga, gb] = gt.gradients(loss, [a, b]);
+    gt.emitter.output("ga", ga);
+    gt.emitter.output("gb", gb);
+    gt.emitter.output("loss", loss);
+    const s = await createSession(ort, gt.emitter.build());
+    const res = await runSession(ort, s, {
+      a: { data: Float32Array.of(1, -2, 3), shape: [3] },
+      b: { data: Float32Array.of(5, 5, 5), shape: [3] },
+    });
+    await s.release();
+    expect([...res.ga.data]).toEqual([2, -4, 6]);
+    expect([...res.gb.data]).toEqual([0, 0, 0]);
+  });
+});

@@ -1,0 +1,469 @@
+/**
+ * Reverse-mode differentiation of emitted ONNX graphs, so ONNX Runtime can run a backward pass.
+ *
+ * `OnnxGradTracer` is an `Ops` that records the forward on an `OnnxEmitter` (the same model code, unchanged)
+ * and keeps a tape of the primitives that depend on a differentiable input. `gradients(y, wrt)` then walks the
+ * tape backwards and emits each primitive's adjoint into the same graph, so one ONNX model returns the value
+ * and ∂y/∂inputs:
+ *
+ *   const gt = new OnnxGradTracer(new OnnxEmitter());
+ *   const x = gt.input("x0", [1, 8, 25, 16], { grad: true });
+ *   const loss = lossOf(gt, x);                       // any model code written against Ops<T>
+ *   const [dx] = gt.gradients(loss, [x]);
+ *   gt.emitter.output("loss", loss); gt.emitter.output("grad", dx);
+ *
+ * Scope: gradients with respect to graph inputs only. Weights are frozen (the aligner never trains them), so a
+ * conv/linear weight or a gather table that needs a gradient is refused by name rather than silently zeroed.
+ * The adjoints follow tfjs's gradient conventions where there is a choice (max/maximum/minimum tie-breaking), so
+ * the two executors agree on the same program. `checkpoint` records its body like any other code: ONNX Runtime
+ * plans the graph's memory as a whole.
+ *
+ * The reference for every adjoint is tfjs's autodiff on the same `Ops` program (ops/onnx/grad.test.ts).
+ */
+import {
+  type AttentionOptions,
+  type ConvOptions,
+  type ConvTransposeOptions,
+  convPads,
+  type DType,
+  normAxis,
+  type Ops,
+  perDim,
+  type Shape,
+  sizeOf,
+} from "../ops.js";
+import type { Param } from "../param.js";
+import type { OnnxEmitter, Sym } from "./emitter.js";
+
+/** A traced tensor: an emitter symbol plus whether it depends on a differentiable input. */
+export interface GSym extends Sym {
+  readonly needsGrad: boolean;
+}
+
+interface TapeEntry {
+  out: string;
+  /** The recorded inputs (only differentiable ones get a gradient). */
+  inputs: readonly GSym[];
+  /** Input gradients in the order of `inputs` (null where none is needed). */
+  backward: (g: Sym) => (Sym | null)[];
+}
+
+export class OnnxGradTracer implements Ops<GSym> {
+  readonly kind = "onnx" as const;
+  private readonly tape: TapeEntry[] = [];
+
+  constructor(readonly emitter: OnnxEmitter) {}
+
+  /** A graph input; `grad: true` makes it a differentiation variable. */
+  input(name: string, shape: Shape, opts: { dtype?: DType; grad?: boolean } = {}): GSym {
+    return this.wrap(this.emitter.input(name, shape, opts.dtype ?? "float32"), opts.grad ?? false);
+  }
+
+  /**
+   * Emit ∂(Σ y)/∂x for each x in `wrt` (y is usually a scalar loss). Inputs `y` does not depend on get zeros.
+   * Call once per tracer, after the forward has been recorded.
+   */
+  gradients(y: GSym, wrt: readonly GSym[]): Sym[] {
+    const em = this.emitter;
+    const grads = new Map<string, Sym>();
+    grads.set(y.name, em.constant(new Float32Array(sizeOf(y.shape)).fill(1), y.shape));
+    for (let i = this.tape.length - 1; i >= 0; i--) {
+      const e = this.tape[i];
+      const g = grads.get(e.out);
+      if (!g) continue;
+      const gi = e.backward(g);
+      e.inputs.forEach((x, k) => {
+        const d = gi[k];
+        if (!x.needsGrad || !d) return;
+        if (d.shape.join() !== x.shape.join())
+          throw new Error(`internal: gradient [${d.shape}] for input [${x.shape}] (${e.out})`);
+        const prev = grads.get(x.name);
+        grads.set(x.name, prev ? em.add(prev, d) : d);
+      });
+    }
+    return wrt.map((x) => grads.get(x.name) ?? em.constant(new Float32Array(sizeOf(x.shape)), x.shape));
+  }
+
+  // --- recording ---------------------------------------------------------------------------------------------
+
+  private wrap(s: Sym, needsGrad: boolean): GSym {
+    return { name: s.name, shape: s.shape, dtype: s.dtype, needsGrad };
+  }
+
+  /** Record `out = f(inputs)`; `backward` runs only if some input needs a gradient. */
+  private rec(out: Sym, inputs: readonly (GSym | number | null)[], backward: TapeEntry["backward"]): GSym {
+    const xs = inputs.filter((x): x is GSym => typeof x === "object" && x !== null);
+    // An identity the emitter elided (reshape to the same shape, full slice, …) returns its input unchanged.
+    const same = xs.find((x) => x.name === out.name);
+    if (same) return same;
+    const needs = out.dtype === "float32" && xs.some((x) => x.needsGrad);
+    if (needs) {
+      const nonNull = inputs.map((x) => (typeof x === "object" ? x : null));
+      // keep positions aligned with `backward`'s result
+      this.tape.push({
+        out: out.name,
+        inputs: nonNull.map((x) => x ?? NO_GRAD),
+        backward,
+      });
+    }
+    return this.wrap(out, needs);
+  }
+
+  /** Sum `g` over the axes broadcasting added, to `shape`. */
+  private unbroadcast(g: Sym, shape: Shape): Sym {
+    const em = this.emitter;
+    const lead = g.shape.length - shape.length;
+    const axes: number[] = [];
+    for (let i = 0; i < g.shape.length; i++) {
+      if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+    }
+    const r = axes.length ? em.sum(g, axes, true) : g;
+    return em.reshape(r, shape);
+  }
+
+  // --- leaves ------------------------------------------------------------------------------------------------
+
+  shape(x: GSym): number[] {
+    return [...x.shape];
+  }
+  dtype(x: GSym): DType {
+    return x.dtype;
+  }
+  param(p: Param): GSym {
+    return this.wrap(this.emitter.param(p), false);
+  }
+  constant(data: Float32Array | Int32Array, shape: Shape): GSym {
+    return this.wrap(this.emitter.constant(data, shape), false);
+  }
+
+  // --- elementwise -------------------------------------------------------------------------------------------
+
+  add(a: GSym, b: GSym | number): GSym {
+    return this.rec(this.emitter.add(a, b), [a, b], (g) => [
+      this.unbroadcast(g, a.shape),
+      typeof b === "number" ? null : this.unbroadcast(g, b.shape),
+    ]);
+  }
+  sub(a: GSym, b: GSym | number): GSym {
+    const em = this.emitter;
+    return this.rec(em.sub(a, b), [a, b], (g) => [
+      this.unbroadcast(g, a.shape),
+      typeof b === "number" ? null : this.unbroadcast(em.neg(g), b.shape),
+    ]);
+  }
+  mul(a: GSym, b: GSym | number): GSym {
+    const em = this.emitter;
+    return this.rec(em.mul(a, b), [a, b], (g) => [
+      a.needsGrad ? this.unbroadcast(em.mul(g, b), a.shape) : null,
+      typeof b === "number" || !b.needsGrad ? null : this.unbroadcast(em.mul(g, a), b.shape),
+    ]);
+  }
+  div(a: GSym, b: GSym | number): GSym {
+    const em = this.emitter;
+    const y = em.div(a, b);
+    return this.rec(y, [a, b], (g) => [
+      a.needsGrad ? this.unbroadcast(em.div(g, b), a.shape) : null,
+      typeof b === "number" || !b.needsGrad
+        ? null
+        : this.unbroadcast(em.neg(em.div(em.mul(g, y), b)), b.shape), // −g·a/b² = −g·y/b
+    ]);
+  }
+  pow(a: GSym, p: number): GSym {
+    const em = this.emitter;
+    return this.rec(em.pow(a, p), [a], (g) => [
+      p === 2 ? em.mul(g, em.mul(a, 2)) : em.mul(g, em.mul(em.pow(a, p - 1), p)),
+    ]);
+  }
+  maximum(a: GSym, b: GSym | number): GSym {
+    const em = this.emitter;
+    return this.rec(em.maximum(a, b), [a, b], (g) => {
+      const m = em.mask("GreaterOrEqual", a, b); // tfjs: a gets ties
+      return [
+        this.unbroadcast(em.mul(g, m), a.shape),
+        typeof b === "number" ? null : this.unbroadcast(em.mul(g, em.sub(em.constant(ONE, []), m)), b.shape),
+      ];
+    });
+  }
+  minimum(a: GSym, b: GSym | number): GSym {
+    const em = this.emitter;
+    return this.rec(em.minimum(a, b), [a, b], (g) => {
+      const m = em.mask("LessOrEqual", a, b);
+      return [
+        this.unbroadcast(em.mul(g, m), a.shape),
+        typeof b === "number" ? null : this.unbroadcast(em.mul(g, em.sub(em.constant(ONE, []), m)), b.shape),
+      ];
+    });
+  }
+  neg(x: GSym): GSym {
+    return this.rec(this.emitter.neg(x), [x], (g) => [this.emitter.neg(g)]);
+  }
+  exp(x: GSym): GSym {
+    const y = this.emitter.exp(x);
+    return this.rec(y, [x], (g) => [this.emitter.mul(g, y)]);
+  }
+  log(x: GSym): GSym {
+    return this.rec(this.emitter.log(x), [x], (g) => [this.emitter.div(g, x)]);
+  }
+  sqrt(x: GSym): GSym {
+    const em = this.emitter;
+    const y = em.sqrt(x);
+    return this.rec(y, [x], (g) => [em.div(g, em.mul(y, 2))]);
+  }
+  abs(x: GSym): GSym {
+    const em = this.emitter;
+    return this.rec(em.abs(x), [x], (g) => [
+      em.mul(g, em.raw("Sign", [x], { shape: x.shape, dtype: "float32" })),
+    ]);
+  }
+  tanh(x: GSym): GSym {
+    const em = this.emitter;
+    const y = em.tanh(x);
+    return this.rec(y, [x], (g) => [em.mul(g, em.sub(em.constant(ONE, []), em.mul(y, y)))]);
+  }
+  sigmoid(x: GSym): GSym {
+    const em = this.emitter;
+    const y = em.sigmoid(x);
+    return this.rec(y, [x], (g) => [em.mul(em.mul(g, y), em.sub(em.constant(ONE, []), y))]);
+  }
+  relu(x: GSym): GSym {
+    const em = this.emitter;
+    return this.rec(em.relu(x), [x], (g) => [em.mul(g, em.mask("Greater", x, 0))]);
+  }
+  erf(x: GSym): GSym {
+    const em = this.emitter;
+    return this.rec(em.erf(x), [x], (g) => [
+      em.mul(g, em.mul(em.exp(em.neg(em.mul(x, x))), 2 / Math.sqrt(Math.PI))),
+    ]);
+  }
+  sin(x: GSym): GSym {
+    const em = this.emitter;
+    return this.rec(em.sin(x), [x], (g) => [em.mul(g, em.cos(x))]);
+  }
+  cos(x: GSym): GSym {
+    const em = this.emitter;
+    return this.rec(em.cos(x), [x], (g) => [em.neg(em.mul(g, em.sin(x)))]);
+  }
+  leakyRelu(x: GSym, alpha: number): GSym {
+    const em = this.emitter;
+    return this.rec(em.leakyRelu(x, alpha), [x], (g) => {
+      const m = em.mask("Greater", x, 0); // slope 1 where x > 0, alpha elsewhere
+      return [em.mul(g, em.add(em.mul(m, 1 - alpha), alpha))];
+    });
+  }
+
+  // --- reductions --------------------------------------------------------------------------------------------
+
+  private keptShape(x: GSym, axes: number | readonly number[]): number[] {
+    const ax = (typeof axes === "number" ? [axes] : [...axes]).map((a) => normAxis(a, x.shape.length));
+    return x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  }
+
+  sum(x: GSym, axes: number | readonly number[], keepDims = false): GSym {
+    const em = this.emitter;
+    return this.rec(em.sum(x, axes, keepDims), [x], (g) => [
+      em.broadcastTo(em.reshape(g, this.keptShape(x, axes)), x.shape),
+    ]);
+  }
+  mean(x: GSym, axes: number | readonly number[], keepDims = false): GSym {
+    const em = this.emitter;
+    const kept = this.keptShape(x, axes);
+    const n = sizeOf(x.shape) / sizeOf(kept);
+    return this.rec(em.mean(x, axes, keepDims), [x], (g) => [
+      em.broadcastTo(em.reshape(em.div(g, n), kept), x.shape),
+    ]);
+  }
+  max(x: GSym, axes: number | readonly number[], keepDims = false): GSym {
+    const em = this.emitter;
+    const y = em.max(x, axes, keepDims);
+    const kept = this.keptShape(x, axes);
+    return this.rec(y, [x], (g) => {
+      const m = em.mask("Equal", x, em.reshape(y, kept)); // every tie gets the gradient, as in tfjs
+      return [em.mul(m, em.reshape(g, kept))];
+    });
+  }
+  softmax(x: GSym, axis = -1): GSym {
+    const em = this.emitter;
+    const y = em.softmax(x, axis);
+    return this.rec(y, [x], (g) => [em.mul(y, em.sub(g, em.sum(em.mul(g, y), axis, true)))]);
+  }
+  argmax(x: GSym, axis: number): GSym {
+    return this.wrap(this.emitter.argmax(x, axis), false);
+  }
+
+  // --- linear algebra ----------------------------------------------------------------------------------------
+
+  private swapLast(x: Sym): Sym {
+    const r = x.shape.length;
+    const perm = [...Array(r).keys()];
+    [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+    return this.emitter.transpose(x, perm);
+  }
+
+  matmul(a: GSym, b: GSym): GSym {
+    const em = this.emitter;
+    return this.rec(em.matmul(a, b), [a, b], (g) => [
+      a.needsGrad ? this.unbroadcast(em.matmul(g, this.swapLast(b)), a.shape) : null,
+      b.needsGrad ? this.unbroadcast(em.matmul(this.swapLast(a), g), b.shape) : null,
+    ]);
+  }
+  linear(x: GSym, weight: Param, bias: Param | null): GSym {
+    const em = this.emitter;
+    // y = x·Wᵀ + b with W [out, in] frozen: ∂x = g·W (the same fp32/fp16 initializer the forward reads).
+    return this.rec(em.linear(x, weight, bias), [x], (g) => [em.matmul(g, em.param(weight))]);
+  }
+  conv(x: GSym, w: GSym, b: GSym | null, opts: ConvOptions = {}): GSym {
+    frozen("conv weight", w);
+    if (b) frozen("conv bias", b);
+    const em = this.emitter;
+    const y = em.conv(x, w, b, opts);
+    return this.rec(y, [x, w, b], (g) => {
+      const dims = x.shape.length - 2;
+      const stride = perDim(opts.stride, dims, 1);
+      const dilation = perDim(opts.dilation, dims, 1);
+      const pads = convPads(opts.padding, dims);
+      const k = w.shape.slice(2);
+      // ConvTranspose gives (g−1)·s + (k−1)·d + 1 − pads; output_padding restores what the conv's floor dropped.
+      const outPad = x.shape
+        .slice(2)
+        .map(
+          (l, i) =>
+            l - ((g.shape[2 + i] - 1) * stride[i] + (k[i] - 1) * dilation[i] + 1 - pads[i][0] - pads[i][1]),
+        );
+      const dx = em.raw(
+        "ConvTranspose",
+        [g, w],
+        { shape: x.shape, dtype: "float32" },
+        {
+          kernel_shape: { kind: "ints", v: k },
+          strides: { kind: "ints", v: stride },
+          dilations: { kind: "ints", v: dilation },
+          group: { kind: "int", v: opts.groups ?? 1 },
+          pads: { kind: "ints", v: [...pads.map((p) => p[0]), ...pads.map((p) => p[1])] },
+          output_padding: { kind: "ints", v: outPad },
+        },
+      );
+      return [dx, null, null];
+    });
+  }
+  convTranspose(x: GSym, w: GSym, b: GSym | null, opts: ConvTransposeOptions = {}): GSym {
+    frozen("convTranspose weight", w);
+    if (b) frozen("convTranspose bias", b);
+    const em = this.emitter;
+    return this.rec(em.convTranspose(x, w, b, opts), [x, w, b], (g) => {
+      const dims = x.shape.length - 2;
+      // The adjoint of a transposed conv is the conv with the same weight ([C_in, C_out, k] = [O, C, k]).
+      const dx = em.conv(g, w, null, {
+        stride: perDim(opts.stride, dims, 1),
+        padding: perDim(opts.padding, dims, 0),
+      });
+      return [dx, null, null];
+    });
+  }
+  layerNorm(x: GSym, weight: GSym | null, bias: GSym | null, eps: number, axis = -1): GSym {
+    if (weight) frozen("layerNorm weight", weight);
+    if (bias) frozen("layerNorm bias", bias);
+    const em = this.emitter;
+    const a = normAxis(axis, x.shape.length);
+    const axes = [...Array(x.shape.length - a).keys()].map((i) => i + a);
+    return this.rec(em.layerNorm(x, weight, bias, eps, axis), [x, weight, bias], (g) => {
+      // x̂ = (x − μ)·r, r = (σ² + ε)^(−½);  ∂x = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = g·w
+      const xc = em.sub(x, em.mean(x, axes, true));
+      const r = em.pow(em.add(em.mean(em.mul(xc, xc), axes, true), eps), -0.5);
+      const xh = em.mul(xc, r);
+      const gh = weight ? em.mul(g, weight) : g;
+      const inner = em.sub(
+        em.sub(gh, em.mean(gh, axes, true)),
+        em.mul(xh, em.mean(em.mul(gh, xh), axes, true)),
+      );
+      return [em.mul(inner, r), null, null];
+    });
+  }
+  attention(q: GSym, k: GSym, v: GSym, opts: AttentionOptions<GSym>): GSym {
+    if (opts.bias) frozen("attention bias", opts.bias);
+    const em = this.emitter;
+    // The emitter's own decomposition, spelled out so the backward can reuse the probabilities P.
+    let s = em.mul(em.matmul(q, this.swapLast(k)), opts.scale);
+    if (opts.bias) s = em.add(s, opts.bias);
+    const p = em.softmax(s, -1);
+    return this.rec(em.matmul(p, v), [q, k, v], (g) => {
+      const gp = em.matmul(g, this.swapLast(v));
+      const gs = em.mul(em.mul(p, em.sub(gp, em.sum(em.mul(gp, p), -1, true))), opts.scale);
+      return [
+        q.needsGrad ? this.unbroadcast(em.matmul(gs, k), q.shape) : null,
+        k.needsGrad ? this.unbroadcast(em.matmul(this.swapLast(gs), q), k.shape) : null,
+        v.needsGrad ? this.unbroadcast(em.matmul(this.swapLast(p), g), v.shape) : null,
+      ];
+    });
+  }
+
+  // --- layout ------------------------------------------------------------------------------------------------
+
+  reshape(x: GSym, shape: Shape): GSym {
+    return this.rec(this.emitter.reshape(x, shape), [x], (g) => [this.emitter.reshape(g, x.shape)]);
+  }
+  transpose(x: GSym, perm: readonly number[]): GSym {
+    const inv = [...perm];
+    perm.forEach((p, i) => {
+      inv[p] = i;
+    });
+    return this.rec(this.emitter.transpose(x, perm), [x], (g) => [this.emitter.transpose(g, inv)]);
+  }
+  slice(x: GSym, axis: number, start: number, end: number): GSym {
+    const em = this.emitter;
+    const y = em.slice(x, axis, start, end);
+    return this.rec(y, [x], (g) => {
+      const a = normAxis(axis, x.shape.length);
+      const n = x.shape[a];
+      const s = Math.min(Math.max(start < 0 ? start + n : start, 0), n);
+      const pads = x.shape.map((_, i) => (i === a ? ([s, n - s - y.shape[a]] as const) : ([0, 0] as const)));
+      return [em.pad(g, pads, 0)];
+    });
+  }
+  concat(xs: readonly GSym[], axis: number): GSym {
+    const em = this.emitter;
+    if (xs.length === 1) return xs[0];
+    const a = normAxis(axis, xs[0].shape.length);
+    return this.rec(em.concat(xs, axis), xs, (g) => {
+      let o = 0;
+      return xs.map((x) => {
+        const piece = em.slice(g, a, o, o + x.shape[a]);
+        o += x.shape[a];
+        return piece;
+      });
+    });
+  }
+  pad(x: GSym, pads: readonly (readonly [number, number])[], value = 0): GSym {
+    const em = this.emitter;
+    return this.rec(em.pad(x, pads, value), [x], (g) => {
+      let r: Sym = g;
+      pads.forEach(([p], i) => {
+        r = em.slice(r, i, p, p + x.shape[i]);
+      });
+      return [r];
+    });
+  }
+  gather(x: GSym, indices: GSym, axis: number): GSym {
+    frozen("gather table", x);
+    return this.wrap(this.emitter.gather(x, indices, axis), false);
+  }
+  broadcastTo(x: GSym, shape: Shape): GSym {
+    return this.rec(this.emitter.broadcastTo(x, shape), [x], (g) => [this.unbroadcast(g, x.shape)]);
+  }
+  cast(x: GSym, dtype: DType): GSym {
+    if (dtype === x.dtype) return x;
+    return this.wrap(this.emitter.cast(x, dtype), false); // float ↔ int carries no gradient
+  }
+  checkpoint(f: (x: GSym) => GSym, x: GSym): GSym {
+    return f(x);
+  }
+}
+
+const ONE = Float32Array.of(1);
+const NO_GRAD: GSym = { name: "", shape: [], dtype: "float32", needsGrad: false };
+
+function frozen(what: string, t: GSym): void {
+  if (t.needsGrad)
+    throw new Error(
+      `OnnxGradTracer: a gradient through a ${what} is not supported (weights are frozen; differentiate inputs only)`,
+    );
+}
