@@ -3,15 +3,18 @@
  *
  *   node tools/run.mjs tools/world-demos.ts [--out public/demos/world]
  *
- * v2a: the clip's picture without sound (the condition); i2a: its middle frame as PNG; a2v: its sound as WAV;
- * every demo: the real clip with sound as <name>.reference.mp4.
+ * the condition the studio's "Load demo" makes in the browser (src/engine/world/demo-media.ts: v2a the clip's
+ * picture without sound, i2a its middle frame as PNG, a2v its sound as WAV), and for every demo the real clip
+ * with sound as <name>.reference.mp4.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { mux } from "../src/engine/media/mux.js";
 import { NativeFfmpegSession } from "../src/engine/media/native.js";
-import { keyFrame, worldClip } from "../src/engine/world/clip.js";
+import { worldClip } from "../src/engine/world/clip.js";
+import { demoMedia } from "../src/engine/world/demo-media.js";
 import { WORLD_DEMOS } from "../src/engine/world/demos.js";
-import { mp4Bytes, wavBytes, writeContactSheet } from "./lib/media-out.js";
+import { mp4Bytes } from "./lib/media-out.js";
 
 const argv = process.argv.slice(2);
 const i = argv.indexOf("--out");
@@ -26,17 +29,13 @@ try {
     const name = (p: string) => join(out, p.split("/").pop()!);
     const sound = { samples: c.audio, sampleRate: c.sampleRate };
     await writeFile(name(d.reference), await mp4Bytes(ff, c.video, sound));
-    if (d.input?.kind === "video") await writeFile(name(d.input.path), await mp4Bytes(ff, c.video, null));
-    if (d.input?.kind === "audio") await writeFile(name(d.input.path), wavBytes(c.audio, c.sampleRate));
-    if (d.input?.kind === "image") {
-      const k = keyFrame(c);
-      await writeContactSheet(
-        name(d.input.path),
-        { data: k.data, numFrames: 1, width: k.width, height: k.height, fps: 1 },
-        1,
-        1,
+    const input = demoMedia(d);
+    if (input?.kind === "video")
+      await writeFile(
+        name(input.name),
+        (await mux(ff, { video: input.frames, audioWav: null, format: "mp4" })).bytes,
       );
-    }
+    else if (input) await writeFile(name(input.name), input.bytes);
     process.stdout.write(`${d.id}: ${c.caption}\n`);
   }
 } finally {

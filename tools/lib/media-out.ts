@@ -7,20 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { type FfmpegSession, mux } from "../../src/engine/media/mux.js";
 import { encodeWav } from "../../src/engine/media/wav.js";
 import type { VideoFrames } from "../../src/engine/preprocess/video/imagebind_video.js";
-
-/** RGB(A) frames → packed RGBA, as `mux` takes raw frames. */
-export function toRgba(v: VideoFrames): Uint8Array {
-  const ch = v.channels ?? 3;
-  const n = v.numFrames * v.width * v.height;
-  const out = new Uint8Array(n * 4);
-  for (let i = 0; i < n; i++) {
-    out[4 * i] = v.data[ch * i];
-    out[4 * i + 1] = v.data[ch * i + 1];
-    out[4 * i + 2] = v.data[ch * i + 2];
-    out[4 * i + 3] = 255;
-  }
-  return out;
-}
+import { framesToRgba } from "../../src/engine/world/demo-media.js";
 
 export function wavBytes(audio: Float32Array, sampleRate: number): Uint8Array {
   return encodeWav({ sampleRate, channels: [audio] });
@@ -33,7 +20,13 @@ export async function mp4Bytes(
   audio: { samples: Float32Array; sampleRate: number } | null,
 ): Promise<Uint8Array> {
   const out = await mux(ff, {
-    video: { kind: "frames", width: video.width, height: video.height, fps: video.fps, data: toRgba(video) },
+    video: {
+      kind: "frames",
+      width: video.width,
+      height: video.height,
+      fps: video.fps,
+      data: framesToRgba(video),
+    },
     audioWav: audio ? wavBytes(audio.samples, audio.sampleRate) : null,
     format: "mp4",
   });
