@@ -63,6 +63,11 @@ export const actions: readonly Action[] = Object.freeze([
     label: "Cancel generation",
     perform: onTask((studio, task) => studio.cancel(task)),
   },
+  {
+    name: "demo.load",
+    label: "Load the task's demo clip",
+    perform: onTask((studio, task) => swallow(studio.loadDemo(task))),
+  },
   preset(PresetId.Official, "The paper's settings for this task"),
   preset(PresetId.Fast, "Fast preview"),
   {

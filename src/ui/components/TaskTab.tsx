@@ -1,12 +1,13 @@
 /**
  * A generation task's tab, rendered from its `TaskDescriptor` (tabs.ts): the input and the settings on the left,
  * the run and the compare view on the right (stacked on a narrow window). Until a descriptor has a pipeline the
- * form is shown disabled with the descriptor's note.
+ * form is shown disabled with the descriptor's note. Each tab offers its world demo preset above the input.
  */
 import { useId } from "react";
 import { useStudio } from "../context.js";
 import type { TaskDescriptor } from "../tabs.js";
 import { CompareView } from "./studio/CompareView.js";
+import { DemoPanel } from "./studio/DemoPanel.js";
 import { InputPanel } from "./studio/InputPanel.js";
 import { RunPanel } from "./studio/RunPanel.js";
 import { SettingsForm } from "./studio/SettingsForm.js";
@@ -32,6 +33,7 @@ export function TaskTab({ task }: { task: TaskDescriptor }) {
       )}
       <div className="task-grid">
         <div className="task-left">
+          <DemoPanel task={task.id} disabled={disabled} />
           {task.inputs.map((input) => (
             <InputPanel key={input.kind} task={task.id} spec={input} disabled={disabled} />
           ))}

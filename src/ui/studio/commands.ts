@@ -8,6 +8,7 @@ import type { GenerateParams } from "../../workers/generate-schemas.js";
 import type { DecodeResult } from "../../workers/media-schemas.js";
 import type { Commands } from "../commands.js";
 import type { StudioState, StudioStore } from "../store.js";
+import { demoFields, demoFile, demoFor } from "./demo.js";
 import { exportMedia, saveBlob } from "./exports.js";
 import type { GalleryDb } from "./gallery-db.js";
 import * as R from "./reducers.js";
@@ -41,6 +42,11 @@ export interface StudioCommands {
     opts?: { name?: string; trimStartS?: number },
   ): Promise<void>;
   setTrim(task: StudioTaskId, startS: number): Promise<void>;
+  /**
+   * The task's world demo preset (studio/demo.ts): its prompt, seed and shape into the form, and its input, made
+   * from the clip's seed, into the input slot as a picked file.
+   */
+  loadDemo(task: StudioTaskId): Promise<void>;
   generate(task: StudioTaskId): Promise<void>;
   cancel(task: StudioTaskId): void;
   listen(task: StudioTaskId, run: RunName): void;
@@ -172,6 +178,42 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
     if (after?.saved === "saved") await db.updateMeta(metaOf(after)).catch(() => false);
   }
 
+  /** A file into the input slot of `t` (picked, dropped, a re-run's or a demo's), then its decode. */
+  async function pick(
+    t: StudioTaskId,
+    file: File | Blob,
+    opts: { name?: string; trimStartS?: number } = {},
+  ): Promise<void> {
+    const name = opts.name ?? (file instanceof File ? file.name : "input");
+    const old = task(t).input;
+    if (old) {
+      const url = inputs.get(old.id)?.url;
+      if (url) URL.revokeObjectURL(url);
+      inputs.delete(old.id);
+    }
+    const id = newId("in");
+    inputs.set(id, { file, decoded: null, url: null, windowS: null });
+    const view: InputView = {
+      id,
+      kind: inputKind(t),
+      name,
+      type: file.type,
+      bytes: file.size,
+      status: "decoding",
+      error: null,
+      durationS: null,
+      sourceDurationS: null,
+      trimStartS: opts.trimStartS ?? 0,
+      width: null,
+      height: null,
+      fps: null,
+      numFrames: null,
+      note: null,
+    };
+    apply((s) => R.setInput(s, t, view));
+    await decode(t, id, view.trimStartS);
+  }
+
   const self: StudioCommands = {
     setFields: (t, fields) => apply((s) => R.setFields(s, t, fields)),
     applyPreset: (t, preset) => apply((s) => R.applyPreset(s, t, preset)),
@@ -197,35 +239,30 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
         }));
     },
 
-    pickInput: async (t, file, opts = {}) => {
-      const name = opts.name ?? (file instanceof File ? file.name : "input");
-      const old = task(t).input;
-      if (old) {
-        const url = inputs.get(old.id)?.url;
-        if (url) URL.revokeObjectURL(url);
-        inputs.delete(old.id);
+    pickInput: async (t, file, opts) => {
+      apply((s) => R.setDemo(s, t, null)); // the user's own file: no demo any more
+      await pick(t, file, opts);
+    },
+
+    loadDemo: async (t) => {
+      const demo = demoFor(t);
+      if (!demo) return;
+      const token = newId("demo");
+      apply((s) =>
+        R.setFields(
+          R.setDemo(s, t, { id: demo.id, token, status: "making", error: null }),
+          t,
+          demoFields(demo),
+        ),
+      );
+      try {
+        const made = await demoFile(commands, demo);
+        if (task(t).demo?.token !== token) return; // the user picked a file (or loaded again) meanwhile
+        if (made) await pick(t, made.file, { name: made.name });
+        apply((s) => R.patchDemo(s, t, token, { status: "ready" }));
+      } catch (e) {
+        apply((s) => R.patchDemo(s, t, token, { status: "failed", error: message(e) }));
       }
-      const id = newId("in");
-      inputs.set(id, { file, decoded: null, url: null, windowS: null });
-      const view: InputView = {
-        id,
-        kind: inputKind(t),
-        name,
-        type: file.type,
-        bytes: file.size,
-        status: "decoding",
-        error: null,
-        durationS: null,
-        sourceDurationS: null,
-        trimStartS: opts.trimStartS ?? 0,
-        width: null,
-        height: null,
-        fps: null,
-        numFrames: null,
-        note: null,
-      };
-      apply((s) => R.setInput(s, t, view));
-      await decode(t, id, view.trimStartS);
     },
 
     setTrim: async (t, startS) => {

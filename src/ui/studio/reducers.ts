@@ -6,6 +6,7 @@ import type { JobEvent } from "../../engine/runtime/job.js";
 import { type PresetIdType, presetsFor, type SettingsFields, type StudioTaskId } from "./settings.js";
 import {
   type AvAlignView,
+  type DemoView,
   type ExportView,
   type GalleryState,
   type InputView,
@@ -48,6 +49,20 @@ export function patchInput(
   patch: Partial<InputView>,
 ): StudioSlice {
   return patchTask(s, task, (t) => (t.input?.id === id ? { input: { ...t.input, ...patch } } : {}));
+}
+
+export function setDemo(s: StudioSlice, task: StudioTaskId, demo: DemoView | null): StudioSlice {
+  return patchTask(s, task, () => ({ demo }));
+}
+
+/** Updates the demo load `token` only: a newer load, or a file the user picked, has replaced it otherwise. */
+export function patchDemo(
+  s: StudioSlice,
+  task: StudioTaskId,
+  token: string,
+  patch: Partial<Omit<DemoView, "id" | "token">>,
+): StudioSlice {
+  return patchTask(s, task, (t) => (t.demo?.token === token ? { demo: { ...t.demo, ...patch } } : {}));
 }
 
 export function runStarted(

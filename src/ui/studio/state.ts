@@ -148,9 +148,21 @@ export interface ExportView {
   error: string | null;
 }
 
+/** A world demo preset being loaded into the tab (studio/demo.ts), until the user picks another input. */
+export interface DemoView {
+  /** The preset's id (engine/world/demos.ts). */
+  id: string;
+  /** This load (a newer load or a picked file replaces it). */
+  token: string;
+  status: "making" | "ready" | "failed";
+  error: string | null;
+}
+
 export interface TaskState {
   fields: SettingsFields;
   input: InputView | null;
+  /** The demo preset whose input and prompt the tab holds, if any. */
+  demo: DemoView | null;
   run: RunView | null;
   resultId: string | null;
   /** Which run the A/B toggle plays. */
@@ -176,6 +188,7 @@ export function initialTask(t: StudioTaskId): TaskState {
   return {
     fields: defaultFields(t),
     input: null,
+    demo: null,
     run: null,
     resultId: null,
     listen: "guided",
