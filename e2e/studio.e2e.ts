@@ -2,7 +2,8 @@
  * The studio through its real UI in Chromium, on the bundled pack at tiny shapes: a V2A compare run on a clip
  * ffmpeg makes here (progress, previews, both runs with their scores), its MP4 export parsed by ffprobe, the
  * gallery entry after a reload; an I2A run on a picture with its WebM (the still looped under the audio) and WAV; an A2V run at the smallest shapes the pack allows with its MP4 (generated frames +
- * the input audio); a run cancelled mid-way that leaves the UI usable and the earlier result intact; and the
+ * the input audio); a run cancelled mid-way that leaves the UI usable and the earlier result intact; the V2A demo
+ * preset ("Load demo clip": the world clip made in the page, previewed, and a run started on it); and the
  * layout at 1280×800 and at 480 px wide (no horizontal overflow). Forward passes run on onnxruntime's wasm EP and
  * gradients on tfjs-wasm: headless WebGPU is SwiftShader, far slower for these models.
  */
@@ -240,6 +241,41 @@ describe("studio", () => {
     });
     expect(after.id).not.toBe(before);
     expect(after.steps).toBe("2");
+  });
+
+  it("V2A demo: 'Load demo clip' makes the world clip, previews it, fills the prompt, and a run starts", {
+    timeout: 180_000,
+  }, async () => {
+    const { page } = session.studio;
+    expect(await probed(page)).toBe("ready");
+    await page.keyboard.press("Alt+1");
+    const p = panel(page, "v2a");
+    await p.getByRole("button", { name: "Load demo clip" }).click();
+    await p.locator('.demo-panel[data-status="ready"]').waitFor({ timeout: 60_000 });
+    // in the input slot as a picked file: decoded facts, the preview the browser plays, the prompt filled in
+    const facts = p.locator('.input-facts[data-status="ready"]');
+    await expect
+      .poll(() => facts.locator("p").first().textContent())
+      .toMatch(/^v2a-blue-drum\.mp4 .*64×64 · 8 fps · 16 frames · 2\.00 s$/);
+    const preview = p.getByLabel("The picked video, v2a-blue-drum.mp4");
+    await expect
+      .poll(() => preview.evaluate((v) => (v as HTMLVideoElement).readyState), { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(1);
+    expect(await preview.evaluate((v) => (v as HTMLVideoElement).duration)).toBeCloseTo(2, 1);
+    expect(await p.getByLabel("Prompt (optional)", { exact: true }).inputValue()).toBe("a blue drum");
+    // the clip is made on the main thread: how long it took (User Timing, studio/demo.ts)
+    const ms = await page.evaluate(() =>
+      performance.getEntriesByName("studio:demo-media").map((e) => Math.round(e.duration)),
+    );
+    console.info(`demo clip made on the main thread in ${ms.join(", ")} ms`);
+    expect(ms.at(-1)).toBeLessThan(1000);
+    // a run starts on it with the demo's prompt; cancelled at its first step to keep the test short
+    await settings(page, "v2a", { Steps: "2" });
+    await p.getByRole("button", { name: "Generate", exact: true }).click();
+    await p.locator('[data-testid="step"]').waitFor({ timeout: 120_000 });
+    expect(await p.getByTestId("prompt-used").textContent()).toBe("a blue drum");
+    await p.getByRole("button", { name: "Cancel run" }).click();
+    await p.locator('.progress[data-status="cancelled"]').waitFor({ timeout: 60_000 });
   });
 
   it("every control is labelled, reached with Tab and shows a focus outline (task tabs with their results, gallery)", async () => {
