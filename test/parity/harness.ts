@@ -1,12 +1,14 @@
 /**
  * The parity harness: a fixture family's runner builds a `Program` (a model with the fixture's weights, its
  * inputs, and which outputs/gradients to compare); the harness runs it through the tfjs executor (outputs
- * and gradients) and the ONNX emitter + onnxruntime (outputs, fp32; fp16 and q4 reported as information),
+ * and gradients) and the ONNX emitter + onnxruntime (outputs and, through the emitted backward, gradients;
+ * fp32 asserted, fp16 and q4 reported as information),
  * and compares every tensor with the fixture by relative L2, against the fixture's own tolerance.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { OnnxEmitter, type Sym, type WeightFormat } from "../../src/engine/ops/onnx/emitter.js";
+import { OnnxEmitter, type WeightFormat } from "../../src/engine/ops/onnx/emitter.js";
+import { type GSym, OnnxGradTracer } from "../../src/engine/ops/onnx/grad.js";
 import {
   createSession,
   type HostTensor,
@@ -118,14 +120,31 @@ export async function runOnnx(
   ort: OrtModule,
   weights: WeightFormat,
 ): Promise<Record<string, Host>> {
+  // With gradients asked for, the same graph also carries its backward (OnnxGradTracer), so ONNX Runtime's
+  // gradients are held to the fixture exactly as tfjs's are.
   const em = new OnnxEmitter({ weights, q4BlockSize: 16 });
-  const syms: Record<string, Sym> = {};
+  const wrt = p.loss ? (p.gradWrt ?? []) : [];
+  const gt = new OnnxGradTracer(em);
+  const syms: Record<string, GSym> = {};
   const feedName = (n: string) => n.replace(/[^A-Za-z0-9_]/g, "_");
   for (const [n, t] of Object.entries(p.inputs))
-    syms[n] = em.input(feedName(n), t.shape, t.data instanceof Int32Array ? "int32" : "float32");
-  const outs = p.forward<Sym>(em, syms);
+    syms[n] = gt.input(feedName(n), t.shape, {
+      dtype: t.data instanceof Int32Array ? "int32" : "float32",
+      grad: wrt.includes(n),
+    });
+  const outs = p.forward<GSym>(gt, syms);
   const keys = Object.keys(outs).filter((k) => !p.tfjsOnly?.includes(k));
   for (const k of keys) em.output(`o_${feedName(k)}`, outs[k]);
+  const gradKeys = wrt.map((n) => `grad.${n.replace(/^in\./, "")}`);
+  if (wrt.length) {
+    const g = gt.gradients(
+      p.loss!(gt, outs, syms),
+      wrt.map((n) => syms[n]),
+    );
+    g.forEach((s, i) => {
+      em.output(`o_${feedName(gradKeys[i])}`, s);
+    });
+  }
   const session = await createSession(ort, em.build());
   try {
     const res = await runSession(
@@ -133,7 +152,7 @@ export async function runOnnx(
       session,
       Object.fromEntries(Object.entries(p.inputs).map(([n, t]) => [feedName(n), t])),
     );
-    return Object.fromEntries(keys.map((k) => [k, res[`o_${feedName(k)}`].data]));
+    return Object.fromEntries([...keys, ...gradKeys].map((k) => [k, res[`o_${feedName(k)}`].data]));
   } finally {
     await session.release();
   }

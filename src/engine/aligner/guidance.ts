@@ -84,3 +84,43 @@ export async function guideLatent(
   }
   return { latent: z, losses, terms, grad: firstGrad! };
 }
+
+/**
+ * `guideLatent` with the loss and ∂L/∂x0 computed elsewhere (ONNX Runtime: aligner/onnx_guidance.ts). x0 and
+ * the chain rule ∂L/∂z = ∂L/∂x0 · (1/√ᾱ) are done here in float32, in the order `officialX0` does them on tfjs,
+ * so both executors feed the loss the same x0 and return the same update.
+ */
+export async function guideLatentHost(
+  input: GuidanceStepInput,
+  lossAndGrad: (
+    x0: Float32Array,
+  ) => Promise<{ loss: number; terms: Record<string, number>; grad: Float32Array }>,
+  optimizer: StepOptimizer,
+  iterations = 1,
+): Promise<GuidanceStepResult> {
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new RangeError(`iterations must be a positive integer, got ${iterations}`);
+  const f = Math.fround;
+  const ab = f(input.alphaBarT);
+  const s = f(Math.sqrt(f(1 - ab)));
+  const c = f(1 / f(Math.sqrt(ab)));
+  const z = Float32Array.from(input.latent);
+  const x0 = new Float32Array(z.length);
+  const g = new Float32Array(z.length);
+  optimizer.beginStep();
+  const losses: number[] = [];
+  let terms: Record<string, number> = {};
+  let firstGrad: Float32Array | null = null;
+  for (let k = 0; k < iterations; k++) {
+    for (let i = 0; i < z.length; i++) x0[i] = f(f(z[i] - f(input.eps[i] * s)) * c);
+    const r = await lossAndGrad(x0);
+    for (let i = 0; i < z.length; i++) g[i] = f(r.grad[i] * c);
+    losses.push(r.loss);
+    if (k === 0) {
+      firstGrad = Float32Array.from(g);
+      terms = r.terms;
+    }
+    optimizer.update(z, g);
+  }
+  return { latent: z, losses, terms, grad: firstGrad! };
+}

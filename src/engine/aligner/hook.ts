@@ -5,14 +5,24 @@
  * (video generated; audio + text targets): only `embed` and the targets differ.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type { Ops } from "../ops/ops.js";
 import type { TfjsOps } from "../ops/tfjs.js";
 import type { AlignResult, StepContext } from "../pipelines/denoise.js";
-import { guideLatent } from "./guidance.js";
+import { guideLatent, guideLatentHost } from "./guidance.js";
 import { bindLoss, type LossTerm } from "./losses.js";
+import type { OnnxGuidance } from "./onnx_guidance.js";
 import { type OptimizerConfig, StepOptimizer } from "./optimizer.js";
 
 /** Decode a predicted x0 and embed it with ImageBind: x0 [1, ...latent] → embedding [1, D]. */
 export type EmbedPath = (x0: tf.Tensor, taps?: Record<string, tf.Tensor>) => tf.Tensor;
+
+/** The same path written once against `Ops<T>`: run eagerly on tfjs, or traced into an ONNX gradient graph. */
+export type EmbedFn = <T>(ops: Ops<T>, x0: T, taps?: Record<string, T>) => T;
+
+/** An `EmbedFn` bound to a tfjs executor. */
+export function onTfjs(ops: TfjsOps, f: EmbedFn): EmbedPath {
+  return (x0, taps) => f(ops, x0, taps);
+}
 
 export interface AlignTarget {
   /** Loss-term name, e.g. "text-audio" (condition first, generated second, as the official code orders cos). */
@@ -32,6 +42,11 @@ export interface AlignerOptions {
   iterations: number;
   latentShape: readonly number[];
   /**
+   * Run the loss and its gradient on ONNX Runtime instead of `ops` (same loss, same update: aligner/guidance.ts
+   * `guideLatentHost`). `onTaps` then receives only ∂L/∂z.
+   */
+  onnx?: OnnxGuidance | null;
+  /**
    * Diagnostics: receives the first iteration's intermediate tensors (x0, whatever the embed path taps —
    * e.g. mel, waveform, audio_input — the generated embedding and ∂L/∂z) as host arrays.
    */
@@ -42,6 +57,18 @@ export function makeAligner(o: AlignerOptions): (ctx: StepContext) => Promise<Al
   const size = o.latentShape.reduce((a, b) => a * b, 1);
   const optimizer = new StepOptimizer(o.optimizer, size);
   const dim = o.targets[0]?.embedding.length ?? 0;
+  const onnx = o.onnx;
+  if (onnx)
+    return async (ctx) => {
+      const r = await guideLatentHost(
+        { latent: ctx.latent, shape: o.latentShape, eps: ctx.eps, alphaBarT: ctx.alphaBarT },
+        (x0) => onnx.lossAndGrad(x0, o.latentShape, o.targets),
+        optimizer,
+        o.iterations,
+      );
+      o.onTaps?.({ grad: r.grad });
+      return { latent: r.latent, loss: r.losses[0], terms: r.terms, innerLosses: r.losses };
+    };
   return async (ctx) => {
     const targets = o.targets.map((t) => ({ ...t, tensor: tf.tensor(t.embedding, [1, dim]) }));
     const taps: Record<string, tf.Tensor> = {};

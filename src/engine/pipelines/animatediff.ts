@@ -9,7 +9,7 @@
  * The gradient path (SPEC §4.1, "decode with gradient only the frames ImageBind samples") picks those frames
  * from x0 BEFORE the VAE: frames are decoded independently, so the result equals decoding all of them.
  */
-import type { EmbedPath } from "../aligner/hook.js";
+import { type EmbedFn, type EmbedPath, onTfjs } from "../aligner/hook.js";
 import { BadInputError } from "../errors.js";
 import type { AutoencoderKL } from "../models/diffusers/autoencoder_kl.js";
 import type { UNetMotionModel } from "../models/diffusers/unet_motion_model.js";
@@ -179,16 +179,11 @@ export function planarToRgb(
  * once) → VAE decode → clamp(x/2 + 0.5) → ImageBind frames [1, S, 3, 2, 224, 224] → e_vision [1, D].
  * Differentiable on the tfjs executor; the other frames are never decoded.
  */
-export function videoEmbedPath(
-  ops: TfjsOps,
-  m: AnimateDiffModels,
-  imagebind: ImageBindModel,
-  geo: VideoGeometry,
-): EmbedPath {
+export function videoEmbed(m: AnimateDiffModels, imagebind: ImageBindModel, geo: VideoGeometry): EmbedFn {
   const unique = [...new Set(geo.sampledFrames)].sort((a, b) => a - b);
   const position = Int32Array.from(geo.sampledFrames.map((f) => unique.indexOf(f)));
   const identity = position.length === unique.length && position.every((p, k) => p === k);
-  return (x0, taps) => {
+  return (ops, x0, taps) => {
     const [, c, , h, w] = ops.shape(x0);
     const picked = pickAlong(ops, x0, 2, unique);
     const z = ops.reshape(ops.transpose(picked, [0, 2, 1, 3, 4]), [unique.length, c, h, w]);
@@ -199,6 +194,15 @@ export function videoEmbedPath(
     if (taps) taps.vision_input = input;
     return imagebind.embed(ops, "vision", input);
   };
+}
+
+export function videoEmbedPath(
+  ops: TfjsOps,
+  m: AnimateDiffModels,
+  imagebind: ImageBindModel,
+  geo: VideoGeometry,
+): EmbedPath {
+  return onTfjs(ops, videoEmbed(m, imagebind, geo));
 }
 
 /**

@@ -1,13 +1,15 @@
 /**
  * guidance_guided / guidance_warmup: one iteration of the official V2A loop (bind_forward_double_loss) run by
  * the studio's own loop code — `denoiseStep` with `predictNoiseCfg` (CFG), the DDIM scheduler, and the aligner
- * hook (`makeAligner` + `audioEmbedPath`: VAE decoder → vocoder → fbank clips → ImageBind audio → dual loss →
- * fresh Adam) — with the small fake UNet the fixture describes. tfjs executor only (a gradient path).
+ * hook (`makeAligner` + `audioEmbed`: VAE decoder → vocoder → fbank clips → ImageBind audio → dual loss →
+ * fresh Adam) — with the small fake UNet the fixture describes. Twice: the aligner's loss and gradient on tfjs,
+ * then on onnxruntime through the emitted backward (aligner/onnx_guidance.ts); taps exist only on tfjs.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { makeAligner } from "../../../src/engine/aligner/hook.js";
+import { makeAligner, onTfjs } from "../../../src/engine/aligner/hook.js";
+import { OnnxGuidance } from "../../../src/engine/aligner/onnx_guidance.js";
 import { AutoencoderKL } from "../../../src/engine/models/diffusers/autoencoder_kl.js";
 import type { UNet2DConditionModel } from "../../../src/engine/models/diffusers/unet_2d_condition.js";
 import { SpeechT5HifiGan } from "../../../src/engine/models/hifigan/model.js";
@@ -16,7 +18,7 @@ import { ImageBindModel } from "../../../src/engine/models/imagebind/model.js";
 import { nameParams, Param } from "../../../src/engine/ops/param.js";
 import { forwardRunner } from "../../../src/engine/ops/runner.js";
 import { TfjsOps } from "../../../src/engine/ops/tfjs.js";
-import { audioEmbedPath } from "../../../src/engine/pipelines/audio_embed.js";
+import { audioEmbed } from "../../../src/engine/pipelines/audio_embed.js";
 import { type AudioLDMModels, predictNoiseCfg } from "../../../src/engine/pipelines/audioldm.js";
 import { denoiseStep } from "../../../src/engine/pipelines/denoise.js";
 import { DDIMScheduler, isGuidedStep } from "../../../src/engine/schedulers/ddim.js";
@@ -24,7 +26,7 @@ import { SafetensorsFile } from "../../../src/engine/weights/safetensors.js";
 import type { Fixture } from "../../support/golden.js";
 import { withTfjsBackend } from "../../support/tfjs-backend.js";
 import { loadFixtureWeights } from "../../support/weights.js";
-import { compare, fixtureInput, type ParityRow, type ParityRunner } from "../harness.js";
+import { compare, fixtureInput, type ParityEnv, type ParityRow, type ParityRunner } from "../harness.js";
 
 interface GuidanceMeta {
   step_index_i: number;
@@ -58,10 +60,12 @@ class FakeUNet {
 export const guidanceRunner: ParityRunner = {
   family: "guidance",
   supports: (name) => name === "guidance_guided" || name === "guidance_warmup",
-  run: (fx: Fixture) => withTfjsBackend("wasm", () => runGuidance(fx)),
+  run: (fx: Fixture, env: ParityEnv) =>
+    withTfjsBackend("wasm", async () => [...(await runGuidance(fx, null)), ...(await runGuidance(fx, env))]),
 };
 
-async function runGuidance(fx: Fixture): Promise<ParityRow[]> {
+/** One fixture step with the aligner's gradient on tfjs (`env` null) or on ONNX Runtime (OnnxGuidance). */
+async function runGuidance(fx: Fixture, env: ParityEnv | null): Promise<ParityRow[]> {
   const meta = fx.meta as unknown as GuidanceMeta;
   const cfg = meta.configs;
   const wpath = join(fx.dir, meta.weights_file);
@@ -110,6 +114,7 @@ async function runGuidance(fx: Fixture): Promise<ParityRow[]> {
   const results: Record<string, Float32Array> = {};
   const ops = new TfjsOps();
   let align: Parameters<typeof denoiseStep>[0]["align"];
+  let onnx: OnnxGuidance | null = null;
   if (fx.io!.has("in.video_input")) {
     const imagebind = new ImageBindModel(cfg.imagebind);
     const only = ["vision", "audio", "text"].flatMap((m) => [
@@ -130,9 +135,12 @@ async function runGuidance(fx: Fixture): Promise<ParityRow[]> {
     results["out.e_text"] = Float32Array.from(await eText.data());
     eVision.dispose();
     eText.dispose();
+    const embed = audioEmbed(models, imagebind, cfg.clips_per_video);
+    onnx = env ? new OnnxGuidance("guidance-parity", embed, { kind: "onnx", ort: env.ort }) : null;
     align = makeAligner({
       ops,
-      embed: audioEmbedPath(ops, models, imagebind, cfg.clips_per_video),
+      embed: onTfjs(ops, embed),
+      onnx,
       targets: [
         { name: "text-audio", embedding: results["out.e_text"], weight: 1 },
         { name: "vision-audio", embedding: results["out.e_vision"], weight: 1 },
@@ -141,12 +149,15 @@ async function runGuidance(fx: Fixture): Promise<ParityRow[]> {
       iterations: cfg.num_optimization_steps,
       latentShape: latents.shape,
       onTaps: (taps) => {
-        results["out.x0"] = taps.x0;
-        results["out.mel"] = taps.mel;
-        results["out.waveform"] = taps.waveform;
-        results["out.audio_input"] = taps.audio_input;
-        results["out.e_audio"] = taps.embedding;
-        results["grad.latents_temp"] = taps.grad;
+        const named: Record<string, Float32Array | undefined> = {
+          "out.x0": taps.x0,
+          "out.mel": taps.mel,
+          "out.waveform": taps.waveform,
+          "out.audio_input": taps.audio_input,
+          "out.e_audio": taps.embedding,
+          "grad.latents_temp": taps.grad,
+        };
+        for (const [k, v] of Object.entries(named)) if (v) results[k] = v;
       },
     });
   }
@@ -185,5 +196,15 @@ async function runGuidance(fx: Fixture): Promise<ParityRow[]> {
   }
   ops.dispose();
   await unet.dispose();
-  return [{ fixture: fx.name, executor: "tfjs", checks: compare(fx, results), informational: false }];
+  await onnx?.dispose();
+  if (env && !onnx) return []; // a warm-up fixture has no aligner step: the tfjs row covers it
+  return [
+    {
+      fixture: fx.name,
+      executor: onnx ? "onnx-fp32" : "tfjs",
+      checks: compare(fx, results),
+      informational: false,
+      note: onnx ? "aligner loss and gradient on onnxruntime (emitted backward)" : undefined,
+    },
+  ];
 }

@@ -76,6 +76,16 @@ const gradPrograms: Program[] = [
     },
   },
   {
+    name: "gather of a variable table with repeated indices (embedding rows, CLIP's pooled token)",
+    inputs: [{ name: "t", shape: [2, 5, 3], data: randn(30, 28) }],
+    run: (ops, [t]) => {
+      const ids = ops.constant(Int32Array.from([4, 0, 4, 2]), [2, 2]);
+      const rows = ops.gather(t, ids, 1); // [2, 2, 2, 3], row 4 twice
+      const flat = ops.gather(ops.reshape(t, [10, 3]), ops.constant(Int32Array.from([9, 9, 1]), [3]), 0);
+      return ops.add(ops.sum(ops.mul(rows, rows), [1, 2]), ops.sum(flat, 0));
+    },
+  },
+  {
     name: "checkpointed block, attention with distinct q/k/v, concat/pad/slice round trip",
     inputs: [
       { name: "q", shape: [1, 2, 3, 4], data: randn(24, 26) },

@@ -13,7 +13,7 @@
  *   gt.emitter.output("loss", loss); gt.emitter.output("grad", dx);
  *
  * Scope: gradients with respect to graph inputs only. Weights are frozen (the aligner never trains them), so a
- * conv/linear weight or a gather table that needs a gradient is refused by name rather than silently zeroed.
+ * conv weight, norm affine or attention bias that needs a gradient is refused by name rather than silently zeroed.
  * The adjoints follow tfjs's gradient conventions where there is a choice (max/maximum/minimum tie-breaking), so
  * the two executors agree on the same program. `checkpoint` records its body like any other code: ONNX Runtime
  * plans the graph's memory as a whole.
@@ -443,8 +443,35 @@ export class OnnxGradTracer implements Ops<GSym> {
     });
   }
   gather(x: GSym, indices: GSym, axis: number): GSym {
-    frozen("gather table", x);
-    return this.wrap(this.emitter.gather(x, indices, axis), false);
+    const em = this.emitter;
+    return this.rec(em.gather(x, indices, axis), [x, indices], (g) => {
+      // Scatter-add g back to the gathered rows (repeated indices accumulate): with x viewed as
+      // [pre, X_a, post], ∂x[:, i, :] = Σ_{k : idx_k = i} g[:, k, :].
+      const a = normAxis(axis, x.shape.length);
+      const pre = sizeOf(x.shape.slice(0, a));
+      const post = sizeOf(x.shape.slice(a + 1));
+      const n = sizeOf(indices.shape);
+      const upd = em.transpose(em.reshape(g, [pre, n, post]), [1, 0, 2]);
+      const zeros = em.broadcastTo(em.constant(ZERO, [1, 1, 1]), [x.shape[a], pre, post]);
+      const idx = em.reshape(
+        em.raw(
+          "Cast",
+          [indices],
+          { shape: indices.shape, dtype: "int32" },
+          { to: { kind: "int", v: INT64 } },
+        ),
+        [n, 1],
+      );
+      const summed = em.raw(
+        "ScatterND",
+        [zeros, idx, upd],
+        { shape: [x.shape[a], pre, post], dtype: "float32" },
+        {
+          reduction: { kind: "string", v: "add" },
+        },
+      );
+      return [em.reshape(em.transpose(summed, [1, 0, 2]), x.shape), null];
+    });
   }
   broadcastTo(x: GSym, shape: Shape): GSym {
     return this.rec(this.emitter.broadcastTo(x, shape), [x], (g) => [this.unbroadcast(g, x.shape)]);
@@ -459,6 +486,9 @@ export class OnnxGradTracer implements Ops<GSym> {
 }
 
 const ONE = Float32Array.of(1);
+const ZERO = Float32Array.of(0);
+/** ONNX TensorProto.DataType INT64 (ScatterND indices). */
+const INT64 = 7;
 const NO_GRAD: GSym = { name: "", shape: [], dtype: "float32", needsGrad: false };
 
 function frozen(what: string, t: GSym): void {

@@ -1,0 +1,122 @@
+/**
+ * The aligner's loss and gradient on ONNX Runtime: the embed path (x0 → decode → ImageBind) and the bind loss
+ * are traced once per shape and target set into one ONNX graph with its backward (ops/onnx/grad.ts), so the
+ * guidance step runs on the same runtime as the UNet (onnxruntime-node in the CLI/eval/bench, the wasm or
+ * WebGPU EP in a worker) instead of tfjs.
+ *
+ *   graph inputs : x0 [1, ...latent]; target_k [1, D] (condition embeddings, one per active term)
+ *   graph outputs: loss [] = Σ_k w_k·(1 − cos(target_k, embed(x0)));  term_k [1] (unweighted);  grad = ∂loss/∂x0
+ *
+ * Term weights are baked into the graph (a session per weight set; a job uses one). The weights of the embed
+ * path are stored as the forward executor stores them (fp32/fp16); the gradient is that of the stored weights.
+ */
+import type { InferenceSession } from "onnxruntime-common";
+import { OnnxEmitter } from "../ops/onnx/emitter.js";
+import { OnnxGradTracer } from "../ops/onnx/grad.js";
+import { createSession, runSession } from "../ops/onnx/session.js";
+import type { ExecutorChoice } from "../ops/runner.js";
+import type { EmbedFn } from "./hook.js";
+import { bindLoss, type LossTerm } from "./losses.js";
+
+export interface GuidanceTarget {
+  name: string;
+  embedding: Float32Array;
+  weight: number;
+}
+
+export interface LossAndGrad {
+  loss: number;
+  /** Unweighted (1 − cos) per active term. */
+  terms: Record<string, number>;
+  /** ∂loss/∂x0, same layout as x0. */
+  grad: Float32Array;
+}
+
+interface Built {
+  session: InferenceSession;
+  terms: string[];
+}
+
+export class OnnxGuidance {
+  private readonly sessions = new Map<string, Promise<Built>>();
+
+  constructor(
+    readonly name: string,
+    private readonly embed: EmbedFn,
+    private readonly choice: Extract<ExecutorChoice, { kind: "onnx" }>,
+  ) {}
+
+  private build(shape: readonly number[], targets: readonly GuidanceTarget[]): Promise<Built> {
+    const em = new OnnxEmitter({
+      weights: this.choice.weights === "fp16" ? "fp16" : "fp32",
+      graphName: this.name,
+    });
+    const gt = new OnnxGradTracer(em);
+    const x0 = gt.input("x0", shape, { grad: true });
+    const e = this.embed(gt, x0);
+    const active = targets.filter((t) => t.weight !== 0);
+    const terms: LossTerm<ReturnType<typeof gt.input>>[] = active.map((t, k) => ({
+      name: t.name,
+      a: gt.input(`target_${k}`, [1, t.embedding.length]),
+      b: e,
+      weight: t.weight,
+    }));
+    const parts = bindLoss(gt, terms);
+    const [grad] = gt.gradients(parts.total, [x0]);
+    em.output("loss", parts.total);
+    active.forEach((t, k) => {
+      em.output(`term_${k}`, parts.terms[t.name]);
+    });
+    em.output("grad", grad);
+    return createSession(this.choice.ort, em.build(), this.choice.session).then((session) => ({
+      session,
+      terms: active.map((t) => t.name),
+    }));
+  }
+
+  /** Loss, per-term values and ∂loss/∂x0 for a predicted clean latent x0. */
+  async lossAndGrad(
+    x0: Float32Array,
+    shape: readonly number[],
+    targets: readonly GuidanceTarget[],
+  ): Promise<LossAndGrad> {
+    const active = targets.filter((t) => t.weight !== 0);
+    const key = `${shape.join(",")}|${active.map((t) => `${t.name}:${t.weight}:${t.embedding.length}`).join(";")}`;
+    let entry = this.sessions.get(key);
+    if (!entry) {
+      entry = this.build(shape, targets);
+      this.sessions.set(key, entry);
+      entry.catch(() => this.sessions.delete(key));
+    }
+    const { session, terms } = await entry;
+    const feeds: Record<string, { data: Float32Array; shape: readonly number[] }> = {
+      x0: { data: x0, shape },
+    };
+    active.forEach((t, k) => {
+      feeds[`target_${k}`] = { data: t.embedding, shape: [1, t.embedding.length] };
+    });
+    const out = await runSession(this.choice.ort, session, feeds);
+    return {
+      loss: out.loss.data[0],
+      terms: Object.fromEntries(terms.map((n, k) => [n, out[`term_${k}`].data[0]])),
+      grad: out.grad.data as Float32Array,
+    };
+  }
+
+  /** Sessions held (one per shape × target set); for the cancel/memory tests. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const e of all) {
+      try {
+        await (await e).session.release();
+      } catch {
+        // a session that failed to build has nothing to release
+      }
+    }
+  }
+}
