@@ -55,7 +55,7 @@ import {
   vocoder,
   vocoderCase,
 } from "./lib/cases.js";
-import { guidanceStep } from "./lib/guidance.js";
+import { guidanceStep, guidanceStepsOrt } from "./lib/guidance.js";
 import { GiB, gc, load, MiB, machineBusy, procMem, repeat, resetPeak, stats, timed } from "./lib/measure.js";
 import { type FullConfigs, fullConfigs } from "./lib/models.js";
 import { type OrtExecutor, runOrt } from "./lib/ort.js";
@@ -562,6 +562,35 @@ await section("guidance", quick ? 30_000 : 240_000, async () => {
     tfjsPeakMiB: tfjsPeak / MiB,
   });
   ops.dispose();
+  // The same step with its loss and gradient on onnxruntime-node (emitted backward, fp32 weights), at the
+  // measured length side by side with tfjs, and at the real length when there is time.
+  for (const secs of quick ? [GUIDE_SECONDS] : [GUIDE_SECONDS, SECONDS]) {
+    gc();
+    const before = procMem().rss;
+    resetPeak();
+    const o = await guidanceStepsOrt(parts, secs, ort, THREADS, reps(secs === SECONDS ? 1 : 3));
+    const oPeak = procMem().peak;
+    const med = [...o.runs].sort((a, b) => a.run.wallMs - b.run.wallMs)[o.runs.length >> 1];
+    log(
+      `guidance ${secs} s on ort-node: ${(med.run.wallMs / 1000).toFixed(2)} s (cpu ${(med.run.cpuMs / 1000).toFixed(1)}); session build ${(o.buildMs / 1000).toFixed(1)} s; peak RSS +${((oPeak - before) / GiB).toFixed(2)} GiB; loss ${med.loss.toFixed(6)}` +
+        (secs === GUIDE_SECONDS ? ` (tfjs: ${runs[0].loss.toFixed(6)})` : ""),
+    );
+    results.guidance.push({
+      seconds: secs,
+      executor: "ort-node",
+      runs: o.runs,
+      unetMedianMs: secs === GUIDE_SECONDS ? u.stats.medianMs : 0,
+      unetCpuMedianMs: secs === GUIDE_SECONDS ? (u.stats.cpuMedianMs ?? 0) : 0,
+      flopsAt: fl(secs),
+      flopsReal: fl(SECONDS),
+      realSeconds: SECONDS,
+      rssBeforeMiB: before / MiB,
+      peakRssMiB: oPeak / MiB,
+      unetSessionMiB: 0,
+      tfjsPeakMiB: 0,
+      buildMs: o.buildMs,
+    });
+  }
 });
 
 // AnimateDiff UNet (SD 1.5 + motion adapter v1-5-2): 8 / 16 frames at a reduced resolution (--video-px).

@@ -5,6 +5,8 @@
  * and gradients on tfjs-wasm: on this machine's SwiftShader a guided compare run on the WebGPU executors takes
  * over 10 minutes; the WebGPU executors themselves are checked by e2e/engine.e2e.ts (ONNX WebGPU EP = wasm EP,
  * tfjs-webgpu gradient = finite differences) and e2e/reliability.e2e.ts (a job denoising on WebGPU).
+ * The V2A case runs a second time with the aligner's gradient on onnxruntime-web (the studio's default,
+ * gradExecutor "onnx"): the same losses as the tfjs run, as in Node (test/pipelines/onnx_guidance.test.ts).
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_VIDEO_ALIGNER } from "../src/engine/pipelines/a2v.js";
@@ -23,7 +25,12 @@ interface RunSummary {
   finite: boolean;
 }
 type TaskOutcome =
-  | { ok: true; runs: Record<string, RunSummary>; executors: { forward: string; grad: string } }
+  | {
+      ok: true;
+      runs: Record<string, RunSummary>;
+      executors: { forward: string; grad: string };
+      runMs: number;
+    }
   | { ok: false; message: string };
 
 /** Typed arrays cross page.evaluate as plain arrays; `typed` names the fields to rebuild in the page. */
@@ -42,6 +49,7 @@ async function generate(params: Record<string, unknown>, typed: { path: string[]
         const r = (await window.__studio!.commands.run("generate", p as never)) as {
           runs: Record<string, { loss: number; waveform?: Float32Array; frames?: { numFrames: number } }>;
           executors: { forward: string; grad: string };
+          runMs: number;
         };
         const runs: Record<string, RunSummary> = {};
         for (const [name, run] of Object.entries(r.runs))
@@ -51,7 +59,7 @@ async function generate(params: Record<string, unknown>, typed: { path: string[]
             frames: run.frames?.numFrames ?? 0,
             finite: Number.isFinite(run.loss) && (run.waveform ?? new Float32Array(0)).every(Number.isFinite),
           };
-        return { ok: true, runs, executors: r.executors } as TaskOutcome;
+        return { ok: true, runs, executors: r.executors, runMs: r.runMs } as TaskOutcome;
       } catch (e) {
         return { ok: false, message: `${(e as Error).name}: ${(e as Error).message}` } as TaskOutcome;
       }
@@ -61,6 +69,8 @@ async function generate(params: Record<string, unknown>, typed: { path: string[]
   if (!outcome.ok) throw new Error(outcome.message);
   return outcome;
 }
+
+let v2aOnTfjs: Extract<TaskOutcome, { ok: true }> | null = null;
 
 const cpu = {
   executor: "wasm",
@@ -96,6 +106,36 @@ describe("guided tasks in the engine worker (bundled pack)", () => {
     }
     console.log(`V2A in the worker: vanilla loss ${r.runs.vanilla.loss}, guided ${r.runs.guided.loss}`);
     expect(r.runs.guided.loss).toBeLessThan(r.runs.vanilla.loss);
+    v2aOnTfjs = r;
+  });
+
+  it("V2A with the aligner's gradient on onnxruntime-web: the same losses as on tfjs", {
+    timeout: 480_000,
+  }, async () => {
+    if (!v2aOnTfjs) throw new Error("needs the tfjs V2A run above");
+    const v = movingSquareVideo(V2A_CASE.video.seconds, V2A_CASE.video.fps);
+    const r = await generate(
+      {
+        ...cpu,
+        gradExecutor: "onnx",
+        task: "v2a",
+        prompt: V2A_CASE.prompt,
+        seed: V2A_CASE.seed,
+        steps: V2A_CASE.steps,
+        guidanceScale: V2A_CASE.guidanceScale,
+        aligner: structuredClone(DEFAULT_AUDIO_ALIGNER),
+        video: { ...v, data: Array.from(v.data) },
+      },
+      [{ path: ["video", "data"], kind: "u8" }],
+    );
+    expect(r.executors.grad).toMatch(/^onnxruntime-web wasm/);
+    for (const run of ["vanilla", "guided"] as const) {
+      const ref = v2aOnTfjs.runs[run].loss;
+      expect(Math.abs(r.runs[run].loss - ref) / ref).toBeLessThan(1e-3);
+    }
+    console.log(
+      `V2A in the worker, gradient on onnxruntime-web wasm: guided ${r.runs.guided.loss} (tfjs ${v2aOnTfjs.runs.guided.loss}); job ${(r.runMs / 1000).toFixed(1)} s vs ${(v2aOnTfjs.runMs / 1000).toFixed(1)} s on tfjs-wasm`,
+    );
   });
 
   it("A2V compare: frames of the requested shape, guided loss below vanilla", {

@@ -39,6 +39,13 @@ export function quantOf(a: Args): WeightFormat {
   return quant;
 }
 
+/** Where the aligner's loss and gradient run: onnxruntime-node (default: ~10× tfjs-wasm here) or tfjs. */
+export function guidanceOf(a: Args): "onnx" | "tfjs" {
+  const g = str(a, "guidance") ?? "onnx";
+  if (g !== "onnx" && g !== "tfjs") throw new BadInputError(`--guidance must be onnx or tfjs (got ${g})`);
+  return g;
+}
+
 export function optimizerOf(a: Args): "adam" | "sgd" {
   const o = str(a, "optimizer") ?? "adam";
   if (o !== "adam" && o !== "sgd") throw new BadInputError(`--optimizer must be adam or sgd (got ${o})`);

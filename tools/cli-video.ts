@@ -44,7 +44,7 @@ import {
 import { startTfjsNode } from "../src/engine/runtime/tfjs-node.js";
 import { openJointEngine, openVideoEngine } from "../src/engine/session.js";
 import { packFromFolder } from "../src/engine/session-node.js";
-import { type Args, logger, num, optimizerOf, quantOf, str } from "./cli-args.js";
+import { type Args, guidanceOf, logger, num, optimizerOf, quantOf, str } from "./cli-args.js";
 
 type VideoTask = "a2v" | "joint";
 
@@ -112,6 +112,7 @@ export async function generateVideo(task: VideoTask, a: Args): Promise<void> {
   const exec = {
     forward: { kind: "onnx", ort: ortNode as unknown as OrtModule, weights } as const,
     grad: new TfjsOps(),
+    guidance: guidanceOf(a),
   };
   const onEvent = (e: PipelineEvent) => {
     if (e.type === "phase") log(`· ${e.phase}${e.run ? ` (${e.run})` : ""}`);

@@ -9,7 +9,8 @@
  *
  * Common options: --pack DIR (default public/models/default), --out DIR (default out/), --seed N, --steps N,
  * --cfg W, --lambda λ1, --warmup F, --iterations K, --optimizer adam|sgd, --w-text W, --w-vision W,
- * --prompt-tuning λ2, --no-align, --compare, --quant fp32|fp16|q4 (ONNX weights), --json (machine output).
+ * --prompt-tuning λ2, --no-align, --compare, --quant fp32|fp16|q4 (ONNX weights), --guidance onnx|tfjs (where the
+ * aligner's loss and gradient run; default onnx), --json (machine output).
  * Writes WAV files (and, for V2A, MP4 with the generated audio on the input video).
  */
 import { mkdir, writeFile } from "node:fs/promises";
@@ -31,7 +32,7 @@ import type { PipelineEvent } from "../src/engine/pipelines/events.js";
 import { startTfjsNode } from "../src/engine/runtime/tfjs-node.js";
 import { openAudioEngine } from "../src/engine/session.js";
 import { packFromFolder } from "../src/engine/session-node.js";
-import { type Args, logger, num, optimizerOf, parseArgs, quantOf, str } from "./cli-args.js";
+import { type Args, guidanceOf, logger, num, optimizerOf, parseArgs, quantOf, str } from "./cli-args.js";
 import { generateVideo } from "./cli-video.js";
 
 const USAGE = `usage: npm run cli -- generate t2a|v2a|i2a|a2v|joint [options]   (see tools/cli.ts, tools/cli-video.ts)`;
@@ -53,6 +54,7 @@ async function generate(task: AudioTask, a: Args): Promise<void> {
   const engine = await openAudioEngine(await packFromFolder(packDir), {
     forward: { kind: "onnx", ort: ortNode as unknown as OrtModule, weights: quant },
     grad: new TfjsOps(),
+    guidance: guidanceOf(a),
   });
   log(`models loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const decodedVideo = video ? await decodeVideoFile(video, { maxSeconds: 60 }) : undefined;

@@ -6,11 +6,15 @@
  * eagerly), so the backward is the rest of the step.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { makeAligner } from "../../src/engine/aligner/hook.js";
+import { makeAligner, onTfjs } from "../../src/engine/aligner/hook.js";
+import { OnnxGuidance } from "../../src/engine/aligner/onnx_guidance.js";
 import type { AutoencoderKL } from "../../src/engine/models/diffusers/autoencoder_kl.js";
 import type { SpeechT5HifiGan } from "../../src/engine/models/hifigan/model.js";
 import type { ImageBindModel } from "../../src/engine/models/imagebind/model.js";
-import type { TfjsOps } from "../../src/engine/ops/tfjs.js";
+import type { OrtModule } from "../../src/engine/ops/onnx/session.js";
+import { TfjsOps } from "../../src/engine/ops/tfjs.js";
+import { audioEmbed } from "../../src/engine/pipelines/audio_embed.js";
+import type { AudioLDMModels } from "../../src/engine/pipelines/audioldm.js";
 import type { StepContext } from "../../src/engine/pipelines/denoise.js";
 import { audioToImageBindInput } from "../../src/engine/preprocess/audio/imagebind_audio.js";
 import { wave } from "./cases.js";
@@ -92,4 +96,73 @@ export async function guidanceStep(p: GuidanceParts, seconds: number): Promise<G
     tfjsBytes: tf.memory().numBytes,
     loss: value.loss,
   };
+}
+
+/**
+ * The same guidance step with the loss and its gradient on onnxruntime-node: the pipeline's own embed path
+ * (`audioEmbed`) traced with its backward (OnnxGuidance), and the aligner's host-side x0 / chain rule / Adam.
+ * The first call builds the session (reported as `buildMs`); each later call is one step. Forward and backward
+ * run as one graph, so there is no per-piece split (`forward` stays 0, `backwardMs` is the whole step).
+ */
+export async function guidanceStepsOrt(
+  p: Omit<GuidanceParts, "ops">,
+  seconds: number,
+  ort: OrtModule,
+  threads: number,
+  repeats: number,
+): Promise<{ buildMs: number; runs: GuidanceRun[] }> {
+  const h = Math.round(seconds * 25);
+  const shape = [1, p.vae.config.latent_channels, h, 16];
+  const n = shape.reduce((a, b) => a * b, 1);
+  const clips = Math.max(1, Math.round(seconds));
+  const dim = p.imagebind.config.out_embed_dim;
+  const models = { vae: p.vae, vocoder: p.vocoder } as unknown as AudioLDMModels; // the embed path reads only these
+  const embed = audioEmbed(models, p.imagebind, clips);
+  const og = new OnnxGuidance("bench-guidance", embed, {
+    kind: "onnx",
+    ort,
+    session: { intraOpNumThreads: threads },
+  });
+  const tfOps = new TfjsOps();
+  const align = makeAligner({
+    ops: tfOps, // holds no weights: with `onnx` set the aligner never runs the tfjs path
+    embed: onTfjs(tfOps, embed),
+    onnx: og,
+    targets: [
+      { name: "text-audio", embedding: wave(dim, 1, 0.03), weight: 1 },
+      { name: "vision-audio", embedding: wave(dim, 2, 0.03), weight: 1 },
+    ],
+    optimizer: { kind: "adam", lr: 0.1 },
+    iterations: 1,
+    latentShape: shape,
+  });
+  const latent = wave(n, 0, 1);
+  const ctx: StepContext = {
+    i: 7,
+    t: 727,
+    n: 30,
+    latentIn: latent,
+    latent,
+    eps: wave(n, 3, 1),
+    alphaBarT: 0.3,
+    x0: latent,
+  };
+  try {
+    const first = await timed(() => align(ctx));
+    const runs: GuidanceRun[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const { run, value } = await timed(() => align(ctx));
+      runs.push({
+        run,
+        forward: { vae: 0, vocoder: 0, fbank: 0, imagebind: 0, loss: 0 },
+        backwardMs: run.wallMs,
+        tfjsBytes: 0,
+        loss: value.loss,
+      });
+    }
+    return { buildMs: first.run.wallMs, runs };
+  } finally {
+    await og.dispose();
+    tfOps.dispose();
+  }
 }

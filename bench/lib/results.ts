@@ -83,6 +83,8 @@ export interface GuidanceResult {
   peakRssMiB: number;
   unetSessionMiB: number;
   tfjsPeakMiB: number;
+  /** ORT rows: the first call, which traces the graph with its backward and creates the session (ms). */
+  buildMs?: number;
 }
 
 export interface PlannerPhase {

@@ -91,10 +91,12 @@ export function generateJobs(deps: GenerateDeps) {
       const t0 = performance.now();
       const rt = await deps.runtime();
       const ep = rt.device && p.executor !== "wasm" ? "webgpu" : "wasm";
-      const grad = await gradBackend(rt, p.gradExecutor ?? "auto");
+      // "onnx": the aligner's loss and gradient on ONNX Runtime (this EP); tfjs stays for prompt tuning (wasm)
+      const guidance = p.gradExecutor === "onnx" ? "onnx" : "tfjs";
+      const grad = await gradBackend(rt, p.gradExecutor === "onnx" ? "wasm" : (p.gradExecutor ?? "auto"));
       ort ??= serializedOrt(rt.ort as unknown as OrtModule);
       const queued = ort;
-      const key = packKey(p.pack, ep, grad);
+      const key = `${packKey(p.pack, ep, grad)}|${guidance}`;
       const { engines, packId, fresh } = await cache.get({
         key,
         kind: task.kind,
@@ -105,6 +107,7 @@ export function generateJobs(deps: GenerateDeps) {
         exec: () => ({
           forward: { kind: "onnx", ort: queued, session: { executionProviders: [ep] } },
           grad: new TfjsOps(),
+          guidance,
         }),
         load: {
           signal: ctx.signal,
@@ -126,7 +129,10 @@ export function generateJobs(deps: GenerateDeps) {
         ...out,
         task: p.task,
         packId,
-        executors: { forward: `onnxruntime-web ${ep}`, grad: `tfjs ${grad}` },
+        executors: {
+          forward: `onnxruntime-web ${ep}`,
+          grad: guidance === "onnx" ? `onnxruntime-web ${ep} (prompt tuning: tfjs ${grad})` : `tfjs ${grad}`,
+        },
         loadMs: fresh ? Math.round(t1 - t0) : 0,
         runMs: Math.round(performance.now() - t1),
       };

@@ -71,7 +71,7 @@ const common = {
   /** Forward passes on onnxruntime-web's WebGPU EP when the probe found WebGPU ("auto"), or on its wasm EP. */
   executor: z.enum(["auto", "wasm"]).optional(),
   /** The gradient path on tfjs's runtime backend (WebGPU on the shared device when present), or on tfjs-wasm. */
-  gradExecutor: z.enum(["auto", "wasm"]).optional(),
+  gradExecutor: z.enum(["auto", "wasm", "onnx"]).optional(),
   /** Emit an x0 preview every N steps (0: never). */
   previewEvery: z.number().int().min(0).max(1000),
 };

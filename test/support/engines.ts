@@ -1,6 +1,7 @@
 /**
  * The bundled pack's task engines as the CLI opens them: onnxruntime-node for the forward passes and tfjs on its
- * wasm backend for the aligner's gradients. `close` disposes the engine and puts tfjs back on the backend it was on.
+ * wasm backend for the aligner's gradients (or, with `guidance` "onnx", ONNX Runtime for them too). `close`
+ * disposes the engine and puts tfjs back on the backend it was on.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as ortNode from "onnxruntime-node";
@@ -14,6 +15,7 @@ import { resolveBackend } from "./tfjs-backend.js";
 
 export async function openBundledEngine<E extends { dispose(): Promise<void> }>(
   open: (pack: PackSource, exec: EngineExecutors) => Promise<E>,
+  guidance: EngineExecutors["guidance"] = "tfjs",
 ): Promise<{ engine: E; close(): Promise<void> }> {
   const prevBackend = tf.getBackend();
   await tf.setBackend(await resolveBackend("wasm"));
@@ -21,6 +23,7 @@ export async function openBundledEngine<E extends { dispose(): Promise<void> }>(
   const engine = await open(pack, {
     forward: { kind: "onnx", ort: ortNode as unknown as OrtModule },
     grad: new TfjsOps(),
+    guidance,
   });
   return {
     engine,

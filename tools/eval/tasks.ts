@@ -79,6 +79,7 @@ export async function openTask(task: EvalTask, pack: PackSource, s: EvalSettings
   const exec = {
     forward: { kind: "onnx" as const, ort: ortNode as unknown as OrtModule, weights: "fp32" as const },
     grad: new TfjsOps(),
+    guidance: "onnx" as const, // the aligner's gradient on onnxruntime-node (test/pipelines/onnx_guidance.test.ts)
   };
   const geometry = {
     frames: WORLD.fps * WORLD.durationS,

@@ -120,3 +120,37 @@ export class OnnxGuidance {
     }
   }
 }
+
+/**
+ * An engine's guidance graphs: one `OnnxGuidance` per embed path (keyed by what shapes it, e.g. the clip count),
+ * each holding a session per latent shape and target set. Null `choice` means the engine guides on tfjs.
+ */
+export class GuidanceGraphs {
+  private readonly paths = new Map<string, OnnxGuidance>();
+
+  constructor(private readonly choice: Extract<ExecutorChoice, { kind: "onnx" }> | null) {}
+
+  /** The ONNX guidance for an embed path, or null when this engine guides on tfjs. */
+  get(key: string, embed: () => EmbedFn): OnnxGuidance | null {
+    if (!this.choice) return null;
+    let g = this.paths.get(key);
+    if (!g) {
+      g = new OnnxGuidance(`guidance-${key}`, embed(), this.choice);
+      this.paths.set(key, g);
+    }
+    return g;
+  }
+
+  /** ORT sessions held across all paths. */
+  get sessionCount(): number {
+    let n = 0;
+    for (const g of this.paths.values()) n += g.sessionCount;
+    return n;
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.paths.values()];
+    this.paths.clear();
+    for (const g of all) await g.dispose();
+  }
+}

@@ -222,6 +222,7 @@ export async function runA2VTask(
       aligner: run === "guided" ? req.aligner : null,
       grad: engine.grad,
       embed: videoEmbedPath(engine.grad, m, engine.imagebind, geo),
+      onnxGuidance: engine.onnxGuidance(geo),
       targets,
       epsCondTfjs: (ops, z, t, y) => engine.unetEpsTfjs(ops, z, t, y),
       preview: (x0) => engine.previewFrames(x0, geo.latentShape),

@@ -8,6 +8,7 @@
  * vocoder → fbank → ImageBind audio) and prompt tuning (UNet) need gradients → `grad` (tfjs).
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { GuidanceGraphs, type OnnxGuidance } from "../aligner/onnx_guidance.js";
 import type { ClapTextModelWithProjection } from "../models/clap/model.js";
 import type { AudioLDMTokenizer } from "../models/clap/prompt.js";
 import { tokenizePromptsAudioLDM } from "../models/clap/prompt.js";
@@ -19,6 +20,7 @@ import type { ClipTokenizer } from "../preprocess/tokenizers/clip.js";
 import type { RgbImage } from "../preprocess/video/imagebind_image.js";
 import type { VideoFrames } from "../preprocess/video/imagebind_video.js";
 import { DDIMScheduler, type DDIMSchedulerConfig } from "../schedulers/ddim.js";
+import { audioEmbed } from "./audio_embed.js";
 import { type AudioLDMModels, finalDecodeForward, unetForward } from "./audioldm.js";
 import type { Preview } from "./events.js";
 import { ImageBindEncoders } from "./imagebind_encoders.js";
@@ -38,6 +40,20 @@ export interface AudioEngineParts {
 export interface EngineExecutors {
   forward: ExecutorChoice;
   grad: TfjsOps;
+  /**
+   * Where the aligner's latent-guidance loss and gradient run: "tfjs" (eager autodiff on `grad`) or "onnx" (the
+   * embed path traced with its emitted backward, on the forward runtime; needs `forward.kind` "onnx"). Guided
+   * prompt tuning differentiates through the UNet and always runs on tfjs. Default "tfjs".
+   */
+  guidance?: "tfjs" | "onnx";
+}
+
+/** The engine's ONNX guidance graphs when `exec` asks for them (null choice: guide on tfjs). */
+export function guidanceGraphs(exec: EngineExecutors): GuidanceGraphs {
+  if (exec.guidance !== "onnx") return new GuidanceGraphs(null);
+  if (exec.forward.kind !== "onnx")
+    throw new RangeError('guidance "onnx" needs an ONNX forward executor (forward.kind "onnx")');
+  return new GuidanceGraphs(exec.forward);
 }
 
 export class AudioTaskEngine {
@@ -51,12 +67,14 @@ export class AudioTaskEngine {
   private readonly clap: ForwardRunner;
   private readonly decoder: ForwardRunner;
   private readonly melPreview: ForwardRunner;
+  private readonly guidance: GuidanceGraphs;
 
   constructor(parts: AudioEngineParts, exec: EngineExecutors, encoders?: ImageBindEncoders) {
     this.parts = parts;
     this.audioldm = parts.audioldm;
     this.imagebind = parts.imagebind;
     this.grad = exec.grad;
+    this.guidance = guidanceGraphs(exec);
     const f = exec.forward;
     const m = parts.audioldm;
     this.encoders =
@@ -151,7 +169,18 @@ export class AudioTaskEngine {
     return this.audioldm.unet.forward(ops, z, tf.tensor([t], [1]), { classLabels: y });
   }
 
+  /** The V2A/I2A guidance path on ONNX Runtime for `clips` 1-s clips, or null when guiding on tfjs. */
+  onnxGuidance(clips: number): OnnxGuidance | null {
+    return this.guidance.get(`audio-${clips}`, () => audioEmbed(this.audioldm, this.imagebind, clips));
+  }
+
+  /** ORT sessions of the guidance graphs (the cancel/memory tests count them). */
+  get guidanceSessions(): number {
+    return this.guidance.sessionCount;
+  }
+
   async dispose(): Promise<void> {
+    await this.guidance.dispose();
     for (const r of [this.unet, this.clap, this.decoder, this.melPreview]) await r.dispose();
     await this.encoders.dispose();
   }

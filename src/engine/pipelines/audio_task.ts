@@ -184,6 +184,7 @@ export async function runAudioTask(
       aligner: run === "guided" ? req.aligner : null,
       grad: engine.grad,
       embed: audioEmbedPath(engine.grad, m, engine.imagebind, clips),
+      onnxGuidance: engine.onnxGuidance(clips),
       targets,
       epsCondTfjs: (ops, z, t, y) => engine.unetEpsTfjs(ops, z, t, y),
       preview: (x0) => engine.previewMel(x0, geo.latentShape),

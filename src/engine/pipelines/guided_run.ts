@@ -6,6 +6,7 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { type AlignTarget, type EmbedPath, makeAligner } from "../aligner/hook.js";
+import type { OnnxGuidance } from "../aligner/onnx_guidance.js";
 import type { OptimizerKind } from "../aligner/optimizer.js";
 import { makePromptTuningAligner } from "../aligner/prompt_tuning.js";
 import type { HostTensor } from "../ops/onnx/session.js";
@@ -49,6 +50,8 @@ export interface GuidedRunOptions {
   grad: TfjsOps;
   /** x0 → ImageBind embedding of the generated modality (tfjs, differentiable). */
   embed: EmbedPath;
+  /** The same path on ONNX Runtime with its emitted backward; when set, the latent-only aligner runs there. */
+  onnxGuidance?: OnnxGuidance | null;
   targets: readonly AlignTarget[];
   /** ε_c(z_t, t, y) on tfjs, differentiable in y (prompt tuning only). */
   epsCondTfjs: (ops: TfjsOps, z: tf.Tensor, t: number, y: tf.Tensor) => tf.Tensor;
@@ -85,6 +88,7 @@ export async function guidedRun(o: GuidedRunOptions): Promise<GuidedRunResult> {
     align = makeAligner({
       ops: o.grad,
       embed: o.embed,
+      onnx: o.onnxGuidance,
       targets: o.targets,
       optimizer: latentOptimizer,
       iterations: a.iterations,

@@ -9,6 +9,7 @@
  * and, with prompt tuning, the motion UNet's conditional branch (SPEC §4.3).
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type { GuidanceGraphs, OnnxGuidance } from "../aligner/onnx_guidance.js";
 import type { CLIPTextModel } from "../models/clip/model.js";
 import { type SDTokenizer, tokenizePromptsSD } from "../models/clip/prompt.js";
 import type { ImageBindModel } from "../models/imagebind/model.js";
@@ -26,8 +27,10 @@ import {
   planarToRgb,
   previewFrameIndices,
   shrinkFrames,
+  type VideoGeometry,
+  videoEmbed,
 } from "./animatediff.js";
-import type { EngineExecutors } from "./audio_engine.js";
+import { type EngineExecutors, guidanceGraphs } from "./audio_engine.js";
 import type { Preview } from "./events.js";
 import { ImageBindEncoders } from "./imagebind_encoders.js";
 import { SOUND_LABELS } from "./labels.js";
@@ -58,12 +61,14 @@ export class VideoTaskEngine {
   private readonly parts: VideoEngineParts;
   private readonly clip: ForwardRunner;
   private readonly decoder: ForwardRunner;
+  private readonly guidance: GuidanceGraphs;
 
   constructor(parts: VideoEngineParts, exec: EngineExecutors, encoders?: ImageBindEncoders) {
     this.parts = parts;
     this.animatediff = parts.animatediff;
     this.imagebind = parts.imagebind;
     this.grad = exec.grad;
+    this.guidance = guidanceGraphs(exec);
     const f = exec.forward;
     this.encoders =
       encoders ??
@@ -115,7 +120,19 @@ export class VideoTaskEngine {
     return this.animatediff.unet.forward(ops, z, tf.tensor([t], [1]), { encoderHiddenStates: y });
   }
 
+  /** The A2V guidance path on ONNX Runtime for a geometry, or null when guiding on tfjs. */
+  onnxGuidance(geo: VideoGeometry): OnnxGuidance | null {
+    const key = `video-${geo.clips}-${geo.sampledFrames.join(".")}`;
+    return this.guidance.get(key, () => videoEmbed(this.animatediff, this.imagebind, geo));
+  }
+
+  /** ORT sessions of the guidance graphs (the cancel/memory tests count them). */
+  get guidanceSessions(): number {
+    return this.guidance.sessionCount;
+  }
+
   async dispose(): Promise<void> {
+    await this.guidance.dispose();
     for (const r of [this.unet, this.clip, this.decoder]) await r.dispose();
     await this.encoders.dispose();
   }

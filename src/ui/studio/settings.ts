@@ -14,6 +14,8 @@ export type StudioTaskId = "v2a" | "i2a" | "a2v" | "joint";
 
 export type Optimizer = "adam" | "sgd";
 export type Executor = "auto" | "wasm";
+/** The gradient path: tfjs on WebGPU ("auto") or wasm, or ONNX Runtime on the forward's own executor ("onnx"). */
+export type GradExecutor = Executor | "onnx";
 
 export interface SettingsFields {
   prompt: string;
@@ -57,7 +59,7 @@ export interface SettingsFields {
   /** "bundled" or "installed:<id>". */
   pack: string;
   executor: Executor;
-  gradExecutor: Executor;
+  gradExecutor: GradExecutor;
 }
 
 export type FieldName = keyof SettingsFields;
@@ -202,15 +204,17 @@ export function presetsFor(t: StudioTaskId): Readonly<Record<PresetIdType, Prese
 }
 
 export function defaultFields(t: StudioTaskId): SettingsFields {
-  // The gradient path defaults to tfjs-wasm: tfjs-webgpu fails to compile a rank-5 kernel of the guidance path
-  // ("cannot index type 'vec5'"), and on software WebGPU it is far slower. Forward passes use WebGPU when present.
+  // The gradient path defaults to ONNX Runtime (the embed path traced with its emitted backward, run on the
+  // forward's executor): in Node it is 10× tfjs-wasm on the same step (bench/results/2026-11-25-vm-guidance-ort.md).
+  // tfjs-webgpu is not the default: it fails to compile a rank-5 kernel of the guidance path ("cannot index type
+  // 'vec5'"). Prompt tuning differentiates through the UNet and stays on tfjs (wasm unless "auto").
   return {
     prompt: "",
     negativePrompt: "",
     seed: "0",
     pack: "bundled",
     executor: "auto",
-    gradExecutor: "wasm",
+    gradExecutor: "onnx",
     ...official[t],
   };
 }

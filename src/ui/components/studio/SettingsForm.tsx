@@ -36,6 +36,12 @@ const EXECUTORS = [
   { value: "wasm", label: "CPU" },
 ] as const;
 
+const GRAD_EXECUTORS = [
+  { value: "onnx", label: "ONNX Runtime (as forward)" },
+  { value: "auto", label: "tfjs WebGPU" },
+  { value: "wasm", label: "tfjs CPU" },
+] as const;
+
 export function SettingsForm({ task, disabled }: { task: StudioTaskId; disabled: boolean }) {
   const studio = useStudioCommands();
   const dispatch = useDispatch();
@@ -215,7 +221,7 @@ export function SettingsForm({ task, disabled }: { task: StudioTaskId; disabled:
               name="gradExecutor"
               label="Gradient on"
               value={fields.gradExecutor}
-              options={EXECUTORS}
+              options={GRAD_EXECUTORS}
               onChange={(v) => set({ gradExecutor: v })}
             />
           </div>
