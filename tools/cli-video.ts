@@ -90,7 +90,14 @@ export async function generateVideo(task: VideoTask, a: Args): Promise<void> {
     const maxBufferSize = num(a, "max-buffer", 2048) * 1024 ** 2;
     const plan = planVideoJob(
       new MemoryPlanner(pack.manifest),
-      { task, ...shape, guidance: align, promptTuning: ptFlag, onnxWeights: quant },
+      {
+        task,
+        ...shape,
+        guidance: align,
+        promptTuning: ptFlag,
+        onnxWeights: quant,
+        guidanceExecutor: guidanceOf(a),
+      },
       { budgetBytes, maxBufferSize },
     );
     if (!plan.ok) throw new OutOfMemoryError(plan.message ?? "not enough memory for this run");

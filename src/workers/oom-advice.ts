@@ -52,6 +52,7 @@ export function generatePlanOptions(params: unknown): TaskOptions | null {
     ...(positive(r.height) ? { height: r.height as number } : {}),
     ...(positive(r.width) ? { width: r.width as number } : {}),
     guidance: aligner?.enabled === true,
+    guidanceExecutor: r.gradExecutor === "onnx" ? "onnx" : "tfjs",
     promptTuning: !!pt && (pt.enabled === true || pt.audio === true || pt.video === true),
     cfg,
   };

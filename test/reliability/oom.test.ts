@@ -81,9 +81,12 @@ describe("out of memory at run time", () => {
       task: "v2a",
       seconds: 3,
       guidance: true,
+      guidanceExecutor: "tfjs",
       promptTuning: false,
       cfg: true,
     });
+    // the studio's default gradient path: the plan models the ONNX Runtime guidance graph
+    expect(generatePlanOptions({ ...v2a, gradExecutor: "onnx" })).toMatchObject({ guidanceExecutor: "onnx" });
     expect(
       generatePlanOptions({ task: "a2v", frames: 8, height: 64, width: 96, guidanceScale: 1 }),
     ).toMatchObject({ task: "a2v", frames: 8, height: 64, width: 96, cfg: false, guidance: false });

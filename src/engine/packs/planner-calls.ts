@@ -5,6 +5,8 @@
  * Module trees are built from the manifest's configs without weights, so tracing a full-size model is cheap.
  */
 
+import type { EmbedFn } from "../aligner/hook.js";
+import { bindLoss } from "../aligner/losses.js";
 import type { AutoencoderKL } from "../models/diffusers/autoencoder_kl.js";
 import type { UNet2DConditionModel } from "../models/diffusers/unet_2d_condition.js";
 import { UNetMotionModel } from "../models/diffusers/unet_motion_model.js";
@@ -12,6 +14,10 @@ import type { SpeechT5HifiGan } from "../models/hifigan/model.js";
 import type { ImageBindModel } from "../models/imagebind/model.js";
 import { componentClass } from "../models/registry.js";
 import type { OnnxEmitter, Sym } from "../ops/onnx/emitter.js";
+import { OnnxGradTracer } from "../ops/onnx/grad.js";
+import { type AnimateDiffModels, type VideoGeometry, videoEmbed } from "../pipelines/animatediff.js";
+import { audioEmbed } from "../pipelines/audio_embed.js";
+import type { AudioLDMModels } from "../pipelines/audioldm.js";
 import type { ComponentManifest } from "./schema.js";
 
 export type CallId =
@@ -24,7 +30,10 @@ export type CallId =
   | "clip"
   | "imagebind-vision"
   | "imagebind-audio"
-  | "imagebind-text";
+  | "imagebind-text"
+  /** The aligner's whole graph on ONNX Runtime: embed path forward + its emitted backward (aligner/onnx_guidance.ts). */
+  | "guidance-audio"
+  | "guidance-video";
 
 export interface CallShapes {
   batch: number;
@@ -129,6 +138,26 @@ export function callBody(
         return enc.forward(ops, { input_ids: ids, attention_mask: mask }).last_hidden_state;
       };
     }
+    case "guidance-audio": {
+      // the pipeline's own embed path (audioEmbed) with its backward, as OnnxGuidance builds it
+      const vae = modules.get<AutoencoderKL>(components[0]);
+      const vocoder = modules.get<SpeechT5HifiGan>(components[1]);
+      const ib = modules.get<ImageBindModel>(components[2]);
+      const embed = audioEmbed({ vae, vocoder } as AudioLDMModels, ib, clips);
+      return (ops) => guidanceGraph(ops, embed, [1, c, h, w]);
+    }
+    case "guidance-video": {
+      // A2V: `batch` distinct frames decoded (2 per clip), as videoEmbed samples them
+      const vae = modules.get<AutoencoderKL>(components[0]);
+      const ib = modules.get<ImageBindModel>(components[1]);
+      const frames = shapes.frames ?? b;
+      const sampled = Array.from({ length: 2 * clips }, (_, k) => Math.min(frames - 1, k));
+      const embed = videoEmbed({ vae } as AnimateDiffModels, ib, {
+        clips,
+        sampledFrames: sampled,
+      } as VideoGeometry);
+      return (ops) => guidanceGraph(ops, embed, [1, c, frames, h, w]);
+    }
     case "imagebind-vision":
     case "imagebind-audio":
     case "imagebind-text": {
@@ -160,15 +189,28 @@ export function callBody(
  * tuning's backward). Calls not measured borrow their nearest sibling's numbers (unet-motion: unet; clap,
  * clip, ImageBind vision/text: ImageBind audio). The WebGPU backend's numbers are to be measured in the browser.
  */
-export const TFJS_CALIBRATION: Readonly<Record<CallId, { forward: number; grad: number }>> = Object.freeze({
-  unet: { forward: 1.01, grad: 2.46 },
-  "unet-motion": { forward: 1.01, grad: 2.46 },
-  "vae-decode": { forward: 0.84, grad: 2.77 },
-  vocoder: { forward: 1.73, grad: 3.83 },
-  "audio-decode": { forward: 0.96, grad: 3.07 },
-  clap: { forward: 1.27, grad: 2.98 },
-  clip: { forward: 1.27, grad: 2.98 },
-  "imagebind-vision": { forward: 1.27, grad: 2.98 },
-  "imagebind-audio": { forward: 1.27, grad: 2.98 },
-  "imagebind-text": { forward: 1.27, grad: 2.98 },
-});
+export type TfjsCallId = Exclude<CallId, "guidance-audio" | "guidance-video">; // those two are ONNX graphs only
+
+export const TFJS_CALIBRATION: Readonly<Record<TfjsCallId, { forward: number; grad: number }>> =
+  Object.freeze({
+    unet: { forward: 1.01, grad: 2.46 },
+    "unet-motion": { forward: 1.01, grad: 2.46 },
+    "vae-decode": { forward: 0.84, grad: 2.77 },
+    vocoder: { forward: 1.73, grad: 3.83 },
+    "audio-decode": { forward: 0.96, grad: 3.07 },
+    clap: { forward: 1.27, grad: 2.98 },
+    clip: { forward: 1.27, grad: 2.98 },
+    "imagebind-vision": { forward: 1.27, grad: 2.98 },
+    "imagebind-audio": { forward: 1.27, grad: 2.98 },
+    "imagebind-text": { forward: 1.27, grad: 2.98 },
+  });
+
+/** loss = 1 − cos(embed(x0), target) and ∂loss/∂x0, traced as one graph (the gradient is the output). */
+function guidanceGraph(ops: OnnxEmitter, embed: EmbedFn, shape: readonly number[]): Sym {
+  const gt = new OnnxGradTracer(ops);
+  const x0 = gt.input("x0", shape, { grad: true });
+  const e = embed(gt, x0);
+  const target = gt.input("target", gt.shape(e));
+  const loss = bindLoss(gt, [{ name: "t", a: target, b: e, weight: 1 }]).total;
+  return gt.gradients(loss, [x0])[0];
+}

@@ -24,6 +24,12 @@ export interface TaskOptions {
   width?: number;
   /** The aligner (ImageBind guidance). Default true. */
   guidance?: boolean;
+  /**
+   * Where the aligner's latent guidance runs: "tfjs" (checkpointed tape) or "onnx" (one ORT graph with its
+   * emitted backward, fp32 weights; ORT keeps every forward activation the backward reads). Default "tfjs".
+   * Prompt tuning and the joint aligner stay on tfjs either way (so with them the whole path is planned on tfjs).
+   */
+  guidanceExecutor?: "tfjs" | "onnx";
   /** Guided prompt tuning (gradients through the UNet on tfjs). Default false. */
   promptTuning?: boolean;
   /** Classifier-free guidance (UNet batch 2). Default true. */
@@ -86,6 +92,8 @@ export interface Resident {
   executor: Executor;
   /** ImageBind: only these modalities' weights are used (the tfjs executor uploads params on first use). */
   modalities?: readonly ImageBindModality[];
+  /** ONNX storage when it is not the task's (the guidance graph: fp16 with an fp16 forward, else fp32). */
+  format?: OnnxWeights;
 }
 
 export interface PhaseDecl {
@@ -130,6 +138,9 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
   const decode: PhaseDecl = { name: "decode", resident: [], alternatives: [] };
   const chain: Work[] = [];
   const res = (role: Role, executor: Executor): Resident => ({ role, executor });
+  const guideFormat: OnnxWeights = o.onnxWeights === "fp16" ? "fp16" : "fp32"; // as OnnxGuidance stores them
+  // as the pipelines run it: prompt tuning and the joint (triangle) aligner differentiate on tfjs
+  const ortGuide = o.guidanceExecutor === "onnx" && !o.promptTuning && o.task !== "joint";
   if (audio) {
     const lat = g.audio!.latent;
     encode.resident.push(res("audio.text", "onnx"));
@@ -146,7 +157,24 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
       denoise.resident.push(res("audio.unet", "tfjs"));
       chain.push(work("unet", ["audio.unet"], { batch: 1, latent: lat }, "tfjs", true));
     }
-    if (o.guidance) {
+    if (o.guidance && ortGuide) {
+      denoise.resident.push(
+        { ...res("audio.vae", "onnx"), format: guideFormat },
+        { ...res("audio.vocoder", "onnx"), format: guideFormat },
+        { role: "imagebind", executor: "onnx", modalities: ["audio"], format: guideFormat },
+      );
+      denoise.alternatives.push([
+        "guidance forward + backward (ONNX Runtime)",
+        [
+          work(
+            "guidance-audio",
+            ["audio.vae", "audio.vocoder", "imagebind"],
+            { batch: 1, latent: lat, clips: o.clips },
+            "onnx",
+          ),
+        ],
+      ]);
+    } else if (o.guidance) {
       denoise.resident.push(res("audio.vae", "tfjs"), res("audio.vocoder", "tfjs"));
       chain.push(
         work("vae-decode", ["audio.vae"], { batch: 1, latent: lat }, "tfjs", true),
@@ -194,7 +222,24 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
       denoise.resident.push(res("video.unet", "tfjs"), res("video.adapter", "tfjs"));
       chain.push(work("unet-motion", motion, { batch: 1, latent: lat, frames: f }, "tfjs", true));
     }
-    if (o.guidance) {
+    if (o.guidance && ortGuide) {
+      const n = Math.min(o.decodeFrames, f);
+      denoise.resident.push(
+        { ...res("video.vae", "onnx"), format: guideFormat },
+        { role: "imagebind", executor: "onnx", modalities: ["vision"], format: guideFormat },
+      );
+      denoise.alternatives.push([
+        "guidance forward + backward (ONNX Runtime)",
+        [
+          work(
+            "guidance-video",
+            ["video.vae", "imagebind"],
+            { batch: n, latent: lat, frames: f, clips: Math.max(1, n >> 1) },
+            "onnx",
+          ),
+        ],
+      ]);
+    } else if (o.guidance) {
       const n = Math.min(o.decodeFrames, f);
       denoise.resident.push(res("video.vae", "tfjs"));
       chain.push(

@@ -30,6 +30,8 @@ export interface VideoJobRequest {
   guidance: boolean;
   promptTuning: boolean;
   onnxWeights?: OnnxWeights;
+  /** Where the latent guidance runs (TaskOptions.guidanceExecutor). */
+  guidanceExecutor?: "tfjs" | "onnx";
   /** Frames per final VAE call. */
   decodeChunk?: number;
   /** CFG on (batch 2). */
@@ -71,6 +73,7 @@ export function videoTaskOptions(r: VideoJobRequest): TaskOptions {
     decodeFrames: new Set(imagebindFrameIndices(r.frames, r.fps, clips)).size,
     decodeChunk: r.decodeChunk ?? 4,
     ...(r.onnxWeights ? { onnxWeights: r.onnxWeights } : {}),
+    ...(r.guidanceExecutor ? { guidanceExecutor: r.guidanceExecutor } : {}),
   };
 }
 
