@@ -23,6 +23,7 @@ beforeAll(async () => {
 });
 
 const GW = param([6, 4, 3], 201);
+const RW = param([4, 4, 3], 206); // resblock conv: 4 → 4 channels
 const GW2 = param([4, 6, 3], 204);
 const GG = param([6, 2, 3], 205); // grouped conv1d: groups 2 → 2 input channels per group
 const CT = param([3, 4, 3, 3], 202); // convTranspose2d weight [C_in, C_out, k, k]
@@ -73,6 +74,24 @@ const gradPrograms: Program[] = [
       const t = ops.convTranspose(z, ops.param(CT), null, { stride: 2, padding: 1, outputPadding: 1 });
       const ln = ops.layerNorm(ops.reshape(t, [1, 4, -1, 5]), ops.param(LW), null, 1e-5);
       return ops.add(ops.sum(ops.mul(ln, ln), [1, 2, 3]), ops.sum(ops.tanh(y), [1, 2]));
+    },
+  },
+  {
+    name: "nested checkpoints, two bodies reading the same input (HiFi-GAN resblocks), glue between them",
+    inputs: [{ name: "x", shape: [1, 4, 10], data: randn(40, 29) }],
+    run: (ops, [x]) => {
+      const w = ops.param(RW);
+      const block = (t: typeof x, d: number) =>
+        ops.checkpoint(
+          (u) =>
+            ops.add(
+              u,
+              ops.checkpoint((v) => ops.conv(ops.leakyRelu(v, 0.1), w, null, { padding: d, dilation: d }), u),
+            ),
+          t,
+        );
+      const h = ops.mul(ops.add(block(x, 1), block(x, 2)), 0.5); // both read x
+      return ops.tanh(ops.checkpoint((u) => ops.sigmoid(ops.mul(u, u)), ops.sub(h, 0.1)));
     },
   },
   {
@@ -142,8 +161,8 @@ async function tfGrads(p: Program, r: Float32Array): Promise<Grads> {
   return { y, grads: g };
 }
 
-async function onnxGrads(p: Program, r: Float32Array): Promise<Grads> {
-  const gt = new OnnxGradTracer(new OnnxEmitter());
+async function onnxGrads(p: Program, r: Float32Array, recompute = false): Promise<Grads> {
+  const gt = new OnnxGradTracer(new OnnxEmitter(), { recompute });
   const xs = p.inputs.map((i) =>
     gt.input(i.name, i.shape, {
       dtype: i.data instanceof Int32Array ? "int32" : "float32",
@@ -187,13 +206,16 @@ describe("ONNX backward (OnnxGradTracer) equals tfjs autodiff", () => {
     it(p.name, async () => {
       const r = randn(outSize(p), 900 + n);
       const ref = await tfGrads(p, r);
-      const got = await onnxGrads(p, r);
-      expect(Math.abs(got.y[0] - ref.y[0])).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.y[0])));
-      expect(got.grads.length).toBe(ref.grads.length);
-      for (let k = 0; k < ref.grads.length; k++) {
-        const scale = Math.max(1e-3, ...ref.grads[k].map(Math.abs));
-        expect(maxAbsDiff(got.grads[k], ref.grads[k]) / scale).toBeLessThan(1e-5);
-        expect(scale).toBeGreaterThan(1e-3); // the gradient is not trivially zero
+      // without and with in-graph recompute of checkpointed bodies: the same gradients
+      for (const recompute of [false, true]) {
+        const got = await onnxGrads(p, r, recompute);
+        expect(Math.abs(got.y[0] - ref.y[0])).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.y[0])));
+        expect(got.grads.length).toBe(ref.grads.length);
+        for (let k = 0; k < ref.grads.length; k++) {
+          const scale = Math.max(1e-3, ...ref.grads[k].map(Math.abs));
+          expect(maxAbsDiff(got.grads[k], ref.grads[k]) / scale).toBeLessThan(1e-5);
+          expect(scale).toBeGreaterThan(1e-3); // the gradient is not trivially zero
+        }
       }
     });
   }
@@ -241,6 +263,14 @@ describe("ONNX backward (OnnxGradTracer) equals tfjs autodiff", () => {
       expect(fd[c * 14 + 13]).toBe(0);
       expect(g[c * 14 + 13]).toBe(0);
     }
+  });
+
+  it("recompute refuses a checkpoint body that reads a differentiable tensor besides its input", () => {
+    const gt = new OnnxGradTracer(new OnnxEmitter(), { recompute: true });
+    const x = gt.input("x", [3], { grad: true });
+    const b = gt.input("b", [3], { grad: true });
+    const y = gt.checkpoint((u) => gt.mul(u, b), x); // b is captured: its gradient would be lost
+    expect(() => gt.gradients(gt.sum(y, 0), [x, b])).toThrow(/other than its input/);
   });
 
   it("refuses a gradient through a frozen weight, naming it", () => {

@@ -48,11 +48,30 @@ interface TapeEntry {
   backward: (g: Sym) => (Sym | null)[];
 }
 
+export interface GradTracerOptions {
+  /**
+   * Gradient checkpointing in the graph (default false): a `checkpoint(f, x)` body is recorded without a tape;
+   * its backward re-emits f on a copy of x that depends on the incoming gradient (so ONNX Runtime can neither
+   * schedule the recompute early nor merge it with the forward), differentiates that copy and drops it. Only
+   * segment inputs stay alive between forward and backward — the tfjs executor's memory profile — at the cost
+   * of one more forward of every checkpointed body.
+   */
+  recompute?: boolean;
+}
+
 export class OnnxGradTracer implements Ops<GSym> {
   readonly kind = "onnx" as const;
-  private readonly tape: TapeEntry[] = [];
+  private tape: TapeEntry[] = [];
+  private readonly recompute: boolean;
+  /** >0 while a checkpoint body is being recorded without a tape. */
+  private untaped = 0;
 
-  constructor(readonly emitter: OnnxEmitter) {}
+  constructor(
+    readonly emitter: OnnxEmitter,
+    opts: GradTracerOptions = {},
+  ) {
+    this.recompute = opts.recompute ?? false;
+  }
 
   /** A graph input; `grad: true` makes it a differentiation variable. */
   input(name: string, shape: Shape, opts: { dtype?: DType; grad?: boolean } = {}): GSym {
@@ -64,11 +83,17 @@ export class OnnxGradTracer implements Ops<GSym> {
    * Call once per tracer, after the forward has been recorded.
    */
   gradients(y: GSym, wrt: readonly GSym[]): Sym[] {
+    const seed = this.emitter.constant(new Float32Array(sizeOf(y.shape)).fill(1), y.shape);
+    return this.backprop(this.tape, y, seed, wrt);
+  }
+
+  /** Walk `tape` backwards from `y` (seeded with `seed`) and return the gradients of `wrt`. */
+  private backprop(tape: readonly TapeEntry[], y: GSym, seed: Sym, wrt: readonly GSym[]): Sym[] {
     const em = this.emitter;
     const grads = new Map<string, Sym>();
-    grads.set(y.name, em.constant(new Float32Array(sizeOf(y.shape)).fill(1), y.shape));
-    for (let i = this.tape.length - 1; i >= 0; i--) {
-      const e = this.tape[i];
+    grads.set(y.name, seed);
+    for (let i = tape.length - 1; i >= 0; i--) {
+      const e = tape[i];
       const g = grads.get(e.out);
       if (!g) continue;
       const gi = e.backward(g);
@@ -97,6 +122,7 @@ export class OnnxGradTracer implements Ops<GSym> {
     const same = xs.find((x) => x.name === out.name);
     if (same) return same;
     const needs = out.dtype === "float32" && xs.some((x) => x.needsGrad);
+    if (needs && this.untaped > 0) return this.wrap(out, true); // inside a checkpoint body: no tape
     if (needs) {
       const nonNull = inputs.map((x) => (typeof x === "object" ? x : null));
       // keep positions aligned with `backward`'s result
@@ -481,7 +507,43 @@ export class OnnxGradTracer implements Ops<GSym> {
     return this.wrap(this.emitter.cast(x, dtype), false); // float ↔ int carries no gradient
   }
   checkpoint(f: (x: GSym) => GSym, x: GSym): GSym {
-    return f(x);
+    if (!this.recompute || !x.needsGrad || this.untaped > 0) return f(x);
+    this.untaped++;
+    let y: GSym;
+    try {
+      y = f(x);
+    } finally {
+      this.untaped--;
+    }
+    if (!y.needsGrad || y.name === x.name) return y;
+    this.tape.push({
+      out: y.name,
+      inputs: [x],
+      backward: (g) => {
+        const em = this.emitter;
+        // x' = x + 0·Σg: the same values, available only once the backward reaches this segment
+        const gate = em.mul(em.sum(g, [...g.shape.keys()], false), 0);
+        const xr = this.wrap(em.add(x, gate), true);
+        const outer = this.tape;
+        this.tape = [];
+        try {
+          const yr = f(xr);
+          const inner = this.tape;
+          // the body may only depend on x: a gradient to anything else captured from outside would be lost
+          const known = new Set([xr.name, ...inner.map((e) => e.out)]);
+          for (const e of inner)
+            for (const i of e.inputs)
+              if (i.needsGrad && !known.has(i.name))
+                throw new Error(
+                  "OnnxGradTracer: a checkpoint body reads a differentiable tensor other than its input",
+                );
+          return [this.backprop(inner, yr, g, [xr])[0]];
+        } finally {
+          this.tape = outer;
+        }
+      },
+    });
+    return y;
   }
 }
 
