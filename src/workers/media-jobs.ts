@@ -1,6 +1,7 @@
 /**
- * The media worker's studio jobs: input decoding with ffmpeg.wasm and AV-align. Farnebäck flow runs on this
- * worker's thread, so the trajectory yields after every frame and the heartbeat keeps flowing on long inputs.
+ * The media worker's studio jobs: input decoding (images through WebCodecs where the browser can, everything else
+ * and any WebCodecs failure with ffmpeg.wasm) and AV-align. Farnebäck flow runs on this worker's thread, so the
+ * trajectory yields after every frame and the heartbeat keeps flowing on long inputs.
  */
 import { BadInputError, CancelledError } from "../engine/errors.js";
 import {
@@ -12,6 +13,11 @@ import {
 } from "../engine/media/decode.js";
 import type { FfmpegHost } from "../engine/media/ffmpeg.js";
 import {
+  decodeImagePreferWebCodecs,
+  InputDecoder,
+  type InputDecoderType,
+} from "../engine/media/webcodecs.js";
+import {
   AV_ALIGN_FIDELITY,
   detectAudioPeaks,
   FlowTrajectory,
@@ -22,11 +28,13 @@ import type { VideoFramesMsg } from "./generate-schemas.js";
 import type { HostJobContext } from "./host.js";
 import type { AvAlignParams, AvAlignResult, DecodeParams, DecodeResult } from "./media-schemas.js";
 
-const infoOf = (i: MediaInfo) => ({
+const infoOf = (i: MediaInfo, decoder: InputDecoderType = InputDecoder.Ffmpeg, fallback?: string | null) => ({
   format: i.format,
   durationS: i.durationS,
   hasAudio: i.audio !== null,
   hasVideo: i.video !== null,
+  decoder,
+  ...(fallback ? { fallback } : {}),
 });
 
 const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -38,44 +46,49 @@ export function mediaJobs(ffmpeg: FfmpegHost) {
       checkInputSize(p.name, p.file.size); // before reading a multi-gigabyte file into memory
       const data = new Uint8Array(await p.file.arrayBuffer());
       const trim = { startS: p.startS, durationS: p.durationS, signal: ctx.signal };
-      return ffmpeg.use(
-        async (ff): Promise<DecodeResult> => {
-          if (p.kind === "video") {
-            const v = await decodeVideo(ff, p.name, data, { ...trim, maxBytes: p.maxBytes });
-            ctx.transfer(v.data.buffer as ArrayBuffer);
-            const { data: frames, numFrames, width, height, fps } = v;
-            return {
-              kind: "video",
-              frames: { data: frames, numFrames, width, height, fps },
-              durationS: v.durationS,
-              sourceDurationS: v.sourceDurationS,
-              scaledFrom: v.scaledFrom,
-              info: infoOf(v.info),
-            };
-          }
-          if (p.kind === "image") {
-            const img = await decodeImage(ff, p.name, data, { signal: ctx.signal });
-            const pixels = img.data.slice(); // own buffer, so only the pixels are transferred
-            ctx.transfer(pixels.buffer);
-            return {
-              kind: "image",
-              image: { data: pixels, width: img.width, height: img.height },
-              info: infoOf(img.info),
-            };
-          }
-          const a = await decodeAudio(ff, p.name, data, trim);
-          ctx.transfer(...a.channels.map((c) => c.buffer as ArrayBuffer));
+      const progress = ({ ratio }: { ratio: number }) =>
+        ctx.emit({ type: "progress", phase: "decoding", done: ratio, total: 1 });
+      if (p.kind === "image") {
+        // outside `ffmpeg.use`: a WebCodecs decode never loads the ffmpeg core
+        const img = await decodeImagePreferWebCodecs(p.name, data, {
+          prefer: p.decoder,
+          signal: ctx.signal,
+          log: (level, message) => ctx.emit({ type: "log", level, message }),
+          ffmpeg: () => ffmpeg.use((ff) => decodeImage(ff, p.name, data, { signal: ctx.signal }), progress),
+        });
+        const pixels = img.data.slice(); // own buffer, so only the pixels are transferred
+        ctx.transfer(pixels.buffer);
+        return {
+          kind: "image",
+          image: { data: pixels, width: img.width, height: img.height },
+          info: infoOf(img.info, img.decoder, img.fallback),
+        };
+      }
+      return ffmpeg.use(async (ff): Promise<DecodeResult> => {
+        if (p.kind === "video") {
+          const v = await decodeVideo(ff, p.name, data, { ...trim, maxBytes: p.maxBytes });
+          ctx.transfer(v.data.buffer as ArrayBuffer);
+          const { data: frames, numFrames, width, height, fps } = v;
           return {
-            kind: "audio",
-            channels: a.channels,
-            sampleRate: a.sampleRate,
-            durationS: a.durationS,
-            sourceDurationS: a.sourceDurationS,
-            info: infoOf(a.info),
+            kind: "video",
+            frames: { data: frames, numFrames, width, height, fps },
+            durationS: v.durationS,
+            sourceDurationS: v.sourceDurationS,
+            scaledFrom: v.scaledFrom,
+            info: infoOf(v.info),
           };
-        },
-        ({ ratio }) => ctx.emit({ type: "progress", phase: "decoding", done: ratio, total: 1 }),
-      );
+        }
+        const a = await decodeAudio(ff, p.name, data, trim);
+        ctx.transfer(...a.channels.map((c) => c.buffer as ArrayBuffer));
+        return {
+          kind: "audio",
+          channels: a.channels,
+          sampleRate: a.sampleRate,
+          durationS: a.durationS,
+          sourceDurationS: a.sourceDurationS,
+          info: infoOf(a.info),
+        };
+      }, progress);
     },
 
     "av-align": async (p: AvAlignParams, ctx: HostJobContext): Promise<AvAlignResult> => {

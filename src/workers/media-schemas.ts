@@ -1,7 +1,7 @@
 /**
  * zod schemas of the media worker's studio jobs (apart from their handlers, so the UI imports no decoder):
  *  - "decode": a picked file → RGB24 video frames at the source fps / one RGB image / float PCM per channel,
- *    trimmed to the model's duration (media/decode.ts);
+ *    trimmed to the model's duration (media/decode.ts; images through WebCodecs where it can, media/webcodecs.ts);
  *  - "av-align": AV-align (onsets + Farnebäck flow, metrics/av_align.ts) of one video against several audios.
  */
 import { z } from "zod";
@@ -28,6 +28,8 @@ export const DecodeParamsSchema = z.object({
     .positive()
     .max(2 ** 31)
     .optional(),
+  /** Images: "auto" decodes with WebCodecs where the browser can (else ffmpeg.wasm); "ffmpeg.wasm" forces it. */
+  decoder: z.enum(["auto", "ffmpeg.wasm"]).optional(),
 });
 export type DecodeParams = z.infer<typeof DecodeParamsSchema>;
 
@@ -36,6 +38,10 @@ const mediaInfo = z.object({
   durationS: z.number().nullable(),
   hasAudio: z.boolean(),
   hasVideo: z.boolean(),
+  /** What decoded the file (shown with the input's facts): WebCodecs (images) or ffmpeg.wasm. */
+  decoder: z.enum(["webcodecs", "ffmpeg.wasm"]),
+  /** Set when WebCodecs was tried and failed, so ffmpeg.wasm decoded the file: why. */
+  fallback: z.string().optional(),
 });
 
 export const DecodeResultSchema = z.discriminatedUnion("kind", [

@@ -4,7 +4,8 @@
  *
  * ffmpeg.wasm 0.12 has no usable ffprobe behind `FfmpegSession`, so `probeMedia` reads the stream summary ffmpeg
  * prints for `-i` ("Duration: …", "Stream #0:0: Video: h264 …, 64x48 …, 8 fps"). Every failure is a
- * `BadInputError` that names the file and says what to do.
+ * `BadInputError` that names the file and says what to do. In the browser, images go through WebCodecs first
+ * (webcodecs.ts), with this module's `decodeImage` as the fallback and the reference it matches.
  */
 import { BadInputError, CancelledError } from "../errors.js";
 import type { FfmpegSession } from "./mux.js";

@@ -140,9 +140,9 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
                 : null,
             }
           : r.kind === "image"
-            ? { width: r.image.width, height: r.image.height }
+            ? { width: r.image.width, height: r.image.height, note: r.info.fallback ?? null }
             : { durationS: r.durationS, sourceDurationS: r.sourceDurationS };
-      apply((s) => R.patchInput(s, t, id, { ...patch, status: "ready" }));
+      apply((s) => R.patchInput(s, t, id, { ...patch, decoder: r.info.decoder, status: "ready" }));
     } catch (e) {
       entry.decoded = null;
       apply((s) => R.patchInput(s, t, id, { status: "error", error: message(e) }));
@@ -209,6 +209,7 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
       fps: null,
       numFrames: null,
       note: null,
+      decoder: null,
     };
     apply((s) => R.setInput(s, t, view));
     await decode(t, id, view.trimStartS);

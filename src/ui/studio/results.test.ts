@@ -58,6 +58,7 @@ const audioInput: InputView = {
   fps: null,
   numFrames: null,
   note: null,
+  decoder: "ffmpeg.wasm",
 };
 const decodedAudio: DecodeResult = {
   kind: "audio",
@@ -65,7 +66,7 @@ const decodedAudio: DecodeResult = {
   sampleRate: 16000,
   durationS: 0.1,
   sourceDurationS: 2,
-  info: { format: "wav", durationS: 2, hasAudio: true, hasVideo: false },
+  info: { format: "wav", durationS: 2, hasAudio: true, hasVideo: false, decoder: "ffmpeg.wasm" },
 };
 
 describe("results", () => {
@@ -109,7 +110,7 @@ describe("results", () => {
       durationS: 1,
       sourceDurationS: 1,
       scaledFrom: null,
-      info: { format: "mov,mp4", durationS: 1, hasAudio: false, hasVideo: true },
+      info: { format: "mov,mp4", durationS: 1, hasAudio: false, hasVideo: true, decoder: "ffmpeg.wasm" },
     };
     const v2a = resultFrom("v2a", defaultFields("v2a"), null, null, v2aVideo, generated("v2a", true, false));
     const pv = avAlignParams(v2a, v2aVideo)!;

@@ -27,6 +27,8 @@ export interface InputView {
   numFrames: number | null;
   /** E.g. "scaled from 1920×1080 to fit memory". */
   note: string | null;
+  /** What decoded it: "webcodecs" or "ffmpeg.wasm" (null until decoded). */
+  decoder: "webcodecs" | "ffmpeg.wasm" | null;
 }
 
 export interface PreviewView {

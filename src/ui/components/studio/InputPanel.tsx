@@ -23,6 +23,7 @@ function facts(i: InputView): string {
         ? `${secs(i.durationS)} from ${secs(i.trimStartS)} of ${secs(i.sourceDurationS)}`
         : secs(i.durationS),
     );
+  if (i.decoder) parts.push(`decoded by ${i.decoder === "webcodecs" ? "WebCodecs" : "ffmpeg.wasm"}`);
   return parts.join(" · ");
 }
 
