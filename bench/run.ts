@@ -14,6 +14,7 @@
  * Writes bench/results/<date>-<host>.json and .md and prints the summary. `--quick` runs every section on
  * tiny shapes (harness check, ~2 min). Sections that would overrun `--budget-min` are skipped and say so.
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, freemem, hostname, totalmem } from "node:os";
 import { join } from "node:path";
@@ -23,12 +24,6 @@ import type { WeightFormat } from "../src/engine/ops/onnx/emitter.js";
 import type { OrtModule } from "../src/engine/ops/onnx/session.js";
 import { namedParams } from "../src/engine/ops/param.js";
 import { TfjsOps } from "../src/engine/ops/tfjs.js";
-import {
-  AUDIOLDM,
-  IMAGEBIND,
-  MOTION_ADAPTER,
-  STABLE_DIFFUSION,
-} from "../src/engine/packs/default-configs.js";
 import { MemoryPlanner } from "../src/engine/packs/planner.js";
 import { folderPack } from "../src/engine/packs/sink-node.js";
 import { startTfjsNode } from "../src/engine/runtime/tfjs-node.js";
@@ -55,9 +50,9 @@ import {
   vocoder,
   vocoderCase,
 } from "./lib/cases.js";
-import { guidanceStep, guidanceStepsOrt } from "./lib/guidance.js";
+import { guidanceStep } from "./lib/guidance.js";
 import { GiB, gc, load, MiB, machineBusy, procMem, repeat, resetPeak, stats, timed } from "./lib/measure.js";
-import { type FullConfigs, fullConfigs } from "./lib/models.js";
+import { type FullConfigs, fullConfigs, SMALL } from "./lib/models.js";
 import { type OrtExecutor, runOrt } from "./lib/ort.js";
 import { runTorchPeer } from "./lib/peer.js";
 import { fullSizeManifest } from "./lib/planner_full.js";
@@ -85,15 +80,6 @@ const left = () => budgetMs - (performance.now() - started);
 
 const want = (s: Section) => (!only || only.includes(s)) && !skip.has(s);
 
-// In quick mode every model is the bundled default pack's (real topology, small widths) at short lengths.
-const SMALL: FullConfigs = {
-  audioUnet: AUDIOLDM.unet,
-  audioVae: AUDIOLDM.vae,
-  vocoder: AUDIOLDM.vocoder,
-  sdUnet: STABLE_DIFFUSION.unet,
-  motionAdapter: MOTION_ADAPTER,
-  imagebind: IMAGEBIND,
-};
 const cfg: FullConfigs = quick ? SMALL : fullConfigs();
 const SECONDS = quick ? 2 : 10;
 const reps = (n: number) => (quick ? 1 : n);
@@ -564,33 +550,70 @@ await section("guidance", quick ? 30_000 : 240_000, async () => {
   ops.dispose();
   // The same step with its loss and gradient on onnxruntime-node (emitted backward, fp32 weights), at the
   // measured length side by side with tfjs, and at the real length when there is time.
-  for (const secs of quick ? [GUIDE_SECONDS] : [GUIDE_SECONDS, SECONDS]) {
-    gc();
-    const before = procMem().rss;
-    resetPeak();
-    const o = await guidanceStepsOrt(parts, secs, ort, THREADS, reps(secs === SECONDS ? 1 : 3));
-    const oPeak = procMem().peak;
-    const med = [...o.runs].sort((a, b) => a.run.wallMs - b.run.wallMs)[o.runs.length >> 1];
-    log(
-      `guidance ${secs} s on ort-node: ${(med.run.wallMs / 1000).toFixed(2)} s (cpu ${(med.run.cpuMs / 1000).toFixed(1)}); session build ${(o.buildMs / 1000).toFixed(1)} s; peak RSS +${((oPeak - before) / GiB).toFixed(2)} GiB; loss ${med.loss.toFixed(6)}` +
-        (secs === GUIDE_SECONDS ? ` (tfjs: ${runs[0].loss.toFixed(6)})` : ""),
-    );
-    results.guidance.push({
-      seconds: secs,
-      executor: "ort-node",
-      runs: o.runs,
-      unetMedianMs: secs === GUIDE_SECONDS ? u.stats.medianMs : 0,
-      unetCpuMedianMs: secs === GUIDE_SECONDS ? (u.stats.cpuMedianMs ?? 0) : 0,
-      flopsAt: fl(secs),
-      flopsReal: fl(SECONDS),
-      realSeconds: SECONDS,
-      rssBeforeMiB: before / MiB,
-      peakRssMiB: oPeak / MiB,
-      unetSessionMiB: 0,
-      tfjsPeakMiB: 0,
-      buildMs: o.buildMs,
-    });
-  }
+  // Two graph variants: every activation kept in ORT's arena, and the default (checkpointed bodies recomputed
+  // in the backward, no arena): the speed and memory trade, side by side.
+  const variants = [
+    { label: "ort-node (keep all, arena)", graph: { recompute: false, arena: true } },
+    { label: "ort-node (recompute, no arena; default)", graph: { recompute: true, arena: false } },
+  ];
+  for (const secs of quick ? [GUIDE_SECONDS] : [GUIDE_SECONDS, SECONDS])
+    for (const v of variants) {
+      // each in a fresh process (bench/guidance-child.ts): this one keeps freed pages that would hide its peak
+      const child = spawnSync(
+        process.execPath,
+        [
+          "tools/run.mjs",
+          "bench/guidance-child.ts",
+          "--seconds",
+          String(secs),
+          "--recompute",
+          v.graph.recompute ? "1" : "0",
+          "--arena",
+          v.graph.arena ? "1" : "0",
+          "--repeats",
+          String(reps(secs === SECONDS ? 1 : 3)),
+          "--threads",
+          String(THREADS),
+          ...(quick ? ["--quick"] : []),
+        ],
+        { encoding: "utf8", maxBuffer: 64 * 2 ** 20 },
+      );
+      const last = child.stdout.trim().split("\n").pop() ?? "";
+      if (child.status !== 0 || !last.startsWith("{")) {
+        const why = child.signal
+          ? `killed by ${child.signal} (SIGKILL here is the kernel's out-of-memory killer)`
+          : `exit ${child.status}: ${child.stderr.slice(-300)}`;
+        log(`guidance ${secs} s on ${v.label}: child failed, ${why}`);
+        results.notes.push(`guidance ${secs} s on ${v.label} did not finish: ${why}`);
+        continue;
+      }
+      const o = JSON.parse(last) as {
+        buildMs: number;
+        runs: GuidanceResult["runs"];
+        rssBefore: number;
+        peak: number;
+      };
+      const med = [...o.runs].sort((a, b) => a.run.wallMs - b.run.wallMs)[o.runs.length >> 1];
+      log(
+        `guidance ${secs} s on ${v.label}: ${(med.run.wallMs / 1000).toFixed(2)} s (cpu ${(med.run.cpuMs / 1000).toFixed(1)}); session build ${(o.buildMs / 1000).toFixed(1)} s; peak RSS +${((o.peak - o.rssBefore) / GiB).toFixed(2)} GiB; loss ${med.loss.toFixed(6)}` +
+          (secs === GUIDE_SECONDS ? ` (tfjs: ${runs[0].loss.toFixed(6)})` : ""),
+      );
+      results.guidance.push({
+        seconds: secs,
+        executor: v.label,
+        runs: o.runs,
+        unetMedianMs: secs === GUIDE_SECONDS ? u.stats.medianMs : 0,
+        unetCpuMedianMs: secs === GUIDE_SECONDS ? (u.stats.cpuMedianMs ?? 0) : 0,
+        flopsAt: fl(secs),
+        flopsReal: fl(SECONDS),
+        realSeconds: SECONDS,
+        rssBeforeMiB: o.rssBefore / MiB,
+        peakRssMiB: o.peak / MiB,
+        unetSessionMiB: 0,
+        tfjsPeakMiB: 0,
+        buildMs: o.buildMs,
+      });
+    }
 });
 
 // AnimateDiff UNet (SD 1.5 + motion adapter v1-5-2): 8 / 16 frames at a reduced resolution (--video-px).

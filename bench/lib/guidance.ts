@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { makeAligner, onTfjs } from "../../src/engine/aligner/hook.js";
-import { OnnxGuidance } from "../../src/engine/aligner/onnx_guidance.js";
+import { type GuidanceGraphOptions, OnnxGuidance } from "../../src/engine/aligner/onnx_guidance.js";
 import type { AutoencoderKL } from "../../src/engine/models/diffusers/autoencoder_kl.js";
 import type { SpeechT5HifiGan } from "../../src/engine/models/hifigan/model.js";
 import type { ImageBindModel } from "../../src/engine/models/imagebind/model.js";
@@ -110,6 +110,7 @@ export async function guidanceStepsOrt(
   ort: OrtModule,
   threads: number,
   repeats: number,
+  graph: GuidanceGraphOptions = {},
 ): Promise<{ buildMs: number; runs: GuidanceRun[] }> {
   const h = Math.round(seconds * 25);
   const shape = [1, p.vae.config.latent_channels, h, 16];
@@ -118,11 +119,16 @@ export async function guidanceStepsOrt(
   const dim = p.imagebind.config.out_embed_dim;
   const models = { vae: p.vae, vocoder: p.vocoder } as unknown as AudioLDMModels; // the embed path reads only these
   const embed = audioEmbed(models, p.imagebind, clips);
-  const og = new OnnxGuidance("bench-guidance", embed, {
-    kind: "onnx",
-    ort,
-    session: { intraOpNumThreads: threads },
-  });
+  const og = new OnnxGuidance(
+    "bench-guidance",
+    embed,
+    {
+      kind: "onnx",
+      ort,
+      session: { intraOpNumThreads: threads },
+    },
+    graph,
+  );
   const tfOps = new TfjsOps();
   const align = makeAligner({
     ops: tfOps, // holds no weights: with `onnx` set the aligner never runs the tfjs path

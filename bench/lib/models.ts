@@ -4,6 +4,12 @@ import {
   imagebindDefaults,
   imagebindHugeArgs,
 } from "../../src/engine/models/imagebind/config.js";
+import {
+  AUDIOLDM,
+  IMAGEBIND,
+  MOTION_ADAPTER,
+  STABLE_DIFFUSION,
+} from "../../src/engine/packs/default-configs.js";
 import { readManifest } from "../../test/support/manifest.js";
 
 export interface FullConfigs {
@@ -26,3 +32,13 @@ export function fullConfigs(): FullConfigs {
     imagebind: { ...imagebindDefaults, ...imagebindHugeArgs },
   };
 }
+
+// In quick mode every model is the bundled default pack's (real topology, small widths) at short lengths.
+export const SMALL: FullConfigs = {
+  audioUnet: AUDIOLDM.unet,
+  audioVae: AUDIOLDM.vae,
+  vocoder: AUDIOLDM.vocoder,
+  sdUnet: STABLE_DIFFUSION.unet,
+  motionAdapter: MOTION_ADAPTER,
+  imagebind: IMAGEBIND,
+};

@@ -1,6 +1,6 @@
 /**
  * The aligner on ONNX Runtime (emitted backward, `guidance: "onnx"`) against the aligner on tfjs, through the
- * real task pipelines on the bundled pack: the same V2A and A2V guided runs (same seed, steps, knobs) must
+ * real task pipelines on the bundled pack: the same V2A, A2V and joint guided runs (same seed, steps, knobs) must
  * follow the same per-step loss curve and end at the same alignment loss. Each guided step feeds the updated
  * latent into the next, so agreement over every step is a check of the whole loop, not of one gradient.
  * Tolerance 1e-3: the official optimizer is a fresh Adam per step, whose first update is ≈ lr·sign(∂L/∂z), so
@@ -15,8 +15,14 @@ import {
   DEFAULT_AUDIO_ALIGNER,
   runAudioTask,
 } from "../../src/engine/pipelines/audio_task.js";
+import {
+  DEFAULT_JOINT_ALIGNER,
+  type JointEngine,
+  type JointRequest,
+  runJointTask,
+} from "../../src/engine/pipelines/joint.js";
 import type { VideoTaskEngine } from "../../src/engine/pipelines/video_engine.js";
-import { openAudioEngine, openVideoEngine } from "../../src/engine/session.js";
+import { openAudioEngine, openJointEngine, openVideoEngine } from "../../src/engine/session.js";
 import { openBundledEngine } from "../support/engines.js";
 import { gatedStereoClip, movingSquareVideo } from "../support/synthetic_media.js";
 import { A2V_CASE, V2A_CASE } from "../support/task-cases.js";
@@ -39,6 +45,7 @@ function relDiff(a: readonly number[], b: readonly number[]): number {
 describe("aligner on ONNX Runtime = aligner on tfjs, through the task pipelines", () => {
   const audio: Partial<Pair<AudioTaskEngine>> = {};
   const video: Partial<Pair<VideoTaskEngine>> = {};
+  const joint: Partial<Pair<JointEngine>> = {};
   const closers: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
@@ -49,6 +56,9 @@ describe("aligner on ONNX Runtime = aligner on tfjs, through the task pipelines"
       const v = await openBundledEngine(openVideoEngine, g);
       video[g] = v.engine;
       closers.push(v.close);
+      const j = await openBundledEngine(openJointEngine, g);
+      joint[g] = j.engine;
+      closers.push(j.close);
     }
   }, SLOW);
 
@@ -127,6 +137,49 @@ describe("aligner on ONNX Runtime = aligner on tfjs, through the task pipelines"
       `A2V guided: loss curve rel diff ${curve.toExponential(2)}, final ${o.loss} vs ${t.loss} (${final.toExponential(2)}); job ${(ms.onnx / 1000).toFixed(1)} s on ORT vs ${(ms.tfjs / 1000).toFixed(1)} s on tfjs-wasm`,
     );
     expect(o.lossCurve.length).toBeGreaterThan(0);
+    expect(curve).toBeLessThan(1e-3);
+    expect(final).toBeLessThan(1e-3);
+  });
+
+  it("joint guided run (triangle loss, both latents): the same loss curve and final losses", {
+    timeout: SLOW,
+  }, async () => {
+    const req: JointRequest = {
+      prompt: "a dog barking in a park",
+      frames: 4,
+      height: 64,
+      width: 64,
+      fps: 4,
+      seed: 3,
+      steps: 4,
+      guidanceScale: { audio: 2.5, video: 7.5 },
+      aligner: {
+        ...DEFAULT_JOINT_ALIGNER,
+        weights: { ...DEFAULT_JOINT_ALIGNER.weights },
+        lambda: { ...DEFAULT_JOINT_ALIGNER.lambda },
+        promptTuning: { ...DEFAULT_JOINT_ALIGNER.promptTuning },
+      },
+      compare: false,
+    };
+    const ms: Record<string, number> = {};
+    const run = async (e: JointEngine, k: string) => {
+      const t0 = performance.now();
+      const r = await runJointTask(e, req);
+      ms[k] = performance.now() - t0;
+      return r.runs.guided!;
+    };
+    const t = await run(joint.tfjs!, "tfjs");
+    const o = await run(joint.onnx!, "onnx");
+    expect(joint.onnx!.video.guidanceSessions).toBe(1);
+    expect(o.lossCurve.length).toBeGreaterThan(0);
+    const curve = relDiff(
+      o.lossCurve.map((p) => p.loss),
+      t.lossCurve.map((p) => p.loss),
+    );
+    const final = Math.abs(o.loss - t.loss) / t.loss;
+    console.log(
+      `joint guided: loss curve rel diff ${curve.toExponential(2)}, final ${o.loss} vs ${t.loss} (${final.toExponential(2)}); job ${(ms.onnx / 1000).toFixed(1)} s on ORT vs ${(ms.tfjs / 1000).toFixed(1)} s on tfjs-wasm`,
+    );
     expect(curve).toBeLessThan(1e-3);
     expect(final).toBeLessThan(1e-3);
   });

@@ -2,7 +2,8 @@
  * One aligner update of a latent, exactly as the official V2A loop does it (SPEC §3.4 d, §7.2):
  *   for k in 1..K:  x0 = (1/√ᾱ_t)·(z − √(1−ᾱ_t)·ε̂);  L = loss(decode(x0));  z ← update(z, ∂L/∂z)
  * ε̂ is the step's CFG noise prediction, held constant (no gradient through the UNet); ᾱ_t belongs to the
- * CURRENT timestep even though z is already the post-DDIM-step latent (SPEC §9 D2). Runs on the tfjs executor.
+ * CURRENT timestep even though z is already the post-DDIM-step latent (SPEC §9 D2). `guideLatent` differentiates
+ * on the tfjs executor; `guideLatentHost` takes ∂L/∂x0 from elsewhere (ONNX Runtime) and applies the same chain rule.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { LossParts } from "./losses.js";
@@ -100,10 +101,6 @@ export async function guideLatentHost(
 ): Promise<GuidanceStepResult> {
   if (!Number.isInteger(iterations) || iterations < 1)
     throw new RangeError(`iterations must be a positive integer, got ${iterations}`);
-  const f = Math.fround;
-  const ab = f(input.alphaBarT);
-  const s = f(Math.sqrt(f(1 - ab)));
-  const c = f(1 / f(Math.sqrt(ab)));
   const z = Float32Array.from(input.latent);
   const x0 = new Float32Array(z.length);
   const g = new Float32Array(z.length);
@@ -112,9 +109,9 @@ export async function guideLatentHost(
   let terms: Record<string, number> = {};
   let firstGrad: Float32Array | null = null;
   for (let k = 0; k < iterations; k++) {
-    for (let i = 0; i < z.length; i++) x0[i] = f(f(z[i] - f(input.eps[i] * s)) * c);
+    officialX0Host(z, input.eps, input.alphaBarT, x0);
     const r = await lossAndGrad(x0);
-    for (let i = 0; i < z.length; i++) g[i] = f(r.grad[i] * c);
+    x0GradToLatent(r.grad, input.alphaBarT, g);
     losses.push(r.loss);
     if (k === 0) {
       firstGrad = Float32Array.from(g);
@@ -123,4 +120,25 @@ export async function guideLatentHost(
     optimizer.update(z, g);
   }
   return { latent: z, losses, terms, grad: firstGrad! };
+}
+
+/** `officialX0` on the host in float32, operation for operation: out = (z − √(1−ᾱ)·ε)·(1/√ᾱ). */
+export function officialX0Host(
+  z: Float32Array,
+  eps: Float32Array,
+  alphaBarT: number,
+  out: Float32Array,
+): void {
+  const f = Math.fround;
+  const ab = f(alphaBarT);
+  const s = f(Math.sqrt(f(1 - ab)));
+  const c = f(1 / f(Math.sqrt(ab)));
+  for (let i = 0; i < z.length; i++) out[i] = f(f(z[i] - f(eps[i] * s)) * c);
+}
+
+/** ∂L/∂z from ∂L/∂x0 through `officialX0` (ε held constant): out = g·(1/√ᾱ), float32. */
+export function x0GradToLatent(g: Float32Array, alphaBarT: number, out: Float32Array): void {
+  const f = Math.fround;
+  const c = f(1 / f(Math.sqrt(f(alphaBarT))));
+  for (let i = 0; i < g.length; i++) out[i] = f(g[i] * c);
 }

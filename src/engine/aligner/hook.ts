@@ -1,7 +1,7 @@
 /**
- * The aligner as a denoising-loop hook: the generated modality's x0 is decoded and embedded by ImageBind on
- * the tfjs executor, compared with fixed condition embeddings (computed once per job), and the latent is
- * updated (SPEC §3.4 d). The same hook serves V2A/I2A (audio generated; vision + text targets) and A2V
+ * The aligner as a denoising-loop hook: the generated modality's x0 is decoded and embedded by ImageBind (on
+ * the tfjs executor, or on ONNX Runtime through the emitted backward when `onnx` is given), compared with fixed
+ * condition embeddings (computed once per job), and the latent is updated (SPEC §3.4 d). The same hook serves V2A/I2A (audio generated; vision + text targets) and A2V
  * (video generated; audio + text targets): only `embed` and the targets differ.
  */
 import * as tf from "@tensorflow/tfjs-core";

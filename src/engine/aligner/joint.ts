@@ -15,9 +15,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { TfjsOps } from "../ops/tfjs.js";
 import type { StepContext } from "../pipelines/denoise.js";
-import { officialX0 } from "./guidance.js";
+import { officialX0, officialX0Host, x0GradToLatent } from "./guidance.js";
 import type { EmbedPath } from "./hook.js";
 import { bindLoss, type LossTerm } from "./losses.js";
+import type { OnnxJointGuidance } from "./onnx_guidance.js";
 import { type OptimizerConfig, StepOptimizer } from "./optimizer.js";
 import type { PromptState } from "./prompt_tuning.js";
 
@@ -53,6 +54,11 @@ export interface JointAlignerOptions {
   video: JointBranch;
   /** Diagnostics: ∂L/∂z of each updated latent at the first inner iteration. */
   onGrads?: (g: Partial<Record<JointModality, Float32Array>>) => void;
+  /**
+   * The same loss and gradients on ONNX Runtime (aligner/onnx_guidance.ts). Used when no branch tunes its
+   * prompt (prompt tuning differentiates through the UNets, on tfjs).
+   */
+  onnx?: OnnxJointGuidance | null;
 }
 
 export interface JointAlignResult {
@@ -104,6 +110,37 @@ export function makeJointAligner(
       ];
     }),
   ) as Record<JointModality, { z: StepOptimizer; y: StepOptimizer | null }>;
+
+  const onnx = o.onnx && active.every((m) => !o[m].promptTuning) ? o.onnx : null;
+  if (onnx)
+    return async (ctx) => {
+      const st = active.map((m) => {
+        opt[m].z.beginStep();
+        const n = ctx[m].latent.length;
+        return { m, z: Float32Array.from(ctx[m].latent), x0: new Float32Array(n), g: new Float32Array(n) };
+      });
+      const innerLosses: number[] = [];
+      let first: { loss: number; terms: Record<string, number> } | null = null;
+      for (let k = 0; k < o.iterations; k++) {
+        for (const s of st) officialX0Host(s.z, ctx[s.m].eps, ctx[s.m].alphaBarT, s.x0);
+        const r = await onnx.lossAndGrads(
+          Object.fromEntries(st.map((s) => [s.m, { data: s.x0, shape: o[s.m].latentShape }])),
+          o.text,
+        );
+        for (const s of st) x0GradToLatent(r.grads[s.m]!, ctx[s.m].alphaBarT, s.g);
+        innerLosses.push(r.loss);
+        if (!first) {
+          first = { loss: r.loss, terms: r.terms };
+          o.onGrads?.(Object.fromEntries(st.map((s) => [s.m, Float32Array.from(s.g)])));
+        }
+        for (const s of st) opt[s.m].z.update(s.z, s.g);
+      }
+      const latents = {
+        audio: st.find((s) => s.m === "audio")?.z ?? ctx.audio.latent,
+        video: st.find((s) => s.m === "video")?.z ?? ctx.video.latent,
+      };
+      return { latents, loss: first!.loss, terms: first!.terms, innerLosses, updated: active };
+    };
 
   return async (ctx) => {
     const text = tf.tensor(o.text, [1, o.text.length]);

@@ -205,12 +205,30 @@ export const TFJS_CALIBRATION: Readonly<Record<TfjsCallId, { forward: number; gr
     "imagebind-text": { forward: 1.27, grad: 2.98 },
   });
 
-/** loss = 1 − cos(embed(x0), target) and ∂loss/∂x0, traced as one graph (the gradient is the output). */
+/**
+ * loss = 1 − cos(embed(x0), target) and ∂loss/∂x0, traced as one graph (the gradient is the output), with the
+ * checkpointed bodies recomputed in the backward as OnnxGuidance builds it by default.
+ */
 function guidanceGraph(ops: OnnxEmitter, embed: EmbedFn, shape: readonly number[]): Sym {
-  const gt = new OnnxGradTracer(ops);
+  const gt = new OnnxGradTracer(ops, { recompute: true });
   const x0 = gt.input("x0", shape, { grad: true });
   const e = embed(gt, x0);
   const target = gt.input("target", gt.shape(e));
   const loss = bindLoss(gt, [{ name: "t", a: target, b: e, weight: 1 }]).total;
   return gt.gradients(loss, [x0])[0];
 }
+
+/**
+ * The ONNX Runtime guidance graph (forward + emitted backward, checkpointed bodies recomputed, no CPU arena),
+ * fitted on the full-size V2A graph measured by `npm run bench` in fresh processes
+ * (bench/results/2026-11-25-vm-guidance-ort.md): peak RSS +3.57 GiB at 1 s and +7.36 GiB at 10 s, with 0.73 GiB
+ * of fp32 weights and a traced live-tensor peak of 0.08 / 0.80 GiB. Two points, three terms, so the fixed part is
+ * the one measured on the bundled pack (≈ 0.2 GiB of runtime and graph structures for ~10⁴ nodes):
+ *  - `weightCopies`: the weights are held about 4× while the session exists (the serialized model, ORT's
+ *    initializers, its folded transposes and pre-packed GEMM/conv weights);
+ *  - `activations`: ORT reaches ≈ 5.3× the traced live peak (conv/conv-transpose workspaces, gradient buffers,
+ *    and allocator slack, none of which the tensor trace sees).
+ * On the small bundled models the same numbers over-estimate (2.2× is their slope), the safe side; planner.test.ts
+ * checks the estimate bounds the measured peak there.
+ */
+export const ORT_GUIDANCE = Object.freeze({ weightCopies: 4, activations: 5.3, fixedBytes: 0.2 * 2 ** 30 });

@@ -4,7 +4,7 @@
  * export theirs. Roles name what a component does in a task; the planner maps them to the pack's components.
  */
 
-import type { CallId, CallShapes } from "./planner-calls.js";
+import { type CallId, type CallShapes, ORT_GUIDANCE } from "./planner-calls.js";
 import type { ComponentKind } from "./schema.js";
 
 export const TASKS = ["v2a", "i2a", "a2v", "joint"] as const;
@@ -94,6 +94,8 @@ export interface Resident {
   modalities?: readonly ImageBindModality[];
   /** ONNX storage when it is not the task's (the guidance graph: fp16 with an fp16 forward, else fp32). */
   format?: OnnxWeights;
+  /** How many copies of these weights the holder keeps (the ORT guidance graph: ORT_GUIDANCE.weightCopies). */
+  copies?: number;
 }
 
 export interface PhaseDecl {
@@ -138,7 +140,11 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
   const decode: PhaseDecl = { name: "decode", resident: [], alternatives: [] };
   const chain: Work[] = [];
   const res = (role: Role, executor: Executor): Resident => ({ role, executor });
-  const guideFormat: OnnxWeights = o.onnxWeights === "fp16" ? "fp16" : "fp32"; // as OnnxGuidance stores them
+  // as OnnxGuidance stores them: fp16 with an fp16 forward, else fp32, held ORT_GUIDANCE.weightCopies times
+  const guideHeld = {
+    format: (o.onnxWeights === "fp16" ? "fp16" : "fp32") as OnnxWeights,
+    copies: ORT_GUIDANCE.weightCopies,
+  };
   // as the pipelines run it: prompt tuning and the joint (triangle) aligner differentiate on tfjs
   const ortGuide = o.guidanceExecutor === "onnx" && !o.promptTuning && o.task !== "joint";
   if (audio) {
@@ -159,9 +165,9 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
     }
     if (o.guidance && ortGuide) {
       denoise.resident.push(
-        { ...res("audio.vae", "onnx"), format: guideFormat },
-        { ...res("audio.vocoder", "onnx"), format: guideFormat },
-        { role: "imagebind", executor: "onnx", modalities: ["audio"], format: guideFormat },
+        { ...res("audio.vae", "onnx"), ...guideHeld },
+        { ...res("audio.vocoder", "onnx"), ...guideHeld },
+        { role: "imagebind", executor: "onnx", modalities: ["audio"], ...guideHeld },
       );
       denoise.alternatives.push([
         "guidance forward + backward (ONNX Runtime)",
@@ -225,8 +231,8 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
     if (o.guidance && ortGuide) {
       const n = Math.min(o.decodeFrames, f);
       denoise.resident.push(
-        { ...res("video.vae", "onnx"), format: guideFormat },
-        { role: "imagebind", executor: "onnx", modalities: ["vision"], format: guideFormat },
+        { ...res("video.vae", "onnx"), ...guideHeld },
+        { role: "imagebind", executor: "onnx", modalities: ["vision"], ...guideHeld },
       );
       denoise.alternatives.push([
         "guidance forward + backward (ONNX Runtime)",

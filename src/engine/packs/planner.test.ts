@@ -2,23 +2,17 @@
  * The memory planner on the bundled default pack: per-phase estimates, fallbacks and refusals, and the estimate
  * of the guidance phase against the peak tfjs actually reaches running that phase's backward pass.
  */
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import * as ortNode from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { procMem, resetPeak } from "../../../bench/lib/measure.js";
 import { repoRoot } from "../../../test/support/golden.js";
-import { randn } from "../../../test/support/naive.js";
 import { withTfjsBackend } from "../../../test/support/tfjs-backend.js";
-import { OnnxGuidance } from "../aligner/onnx_guidance.js";
 import { BadInputError, OutOfMemoryError } from "../errors.js";
 import type { AutoencoderKL } from "../models/diffusers/autoencoder_kl.js";
 import type { SpeechT5HifiGan } from "../models/hifigan/model.js";
 import type { ImageBindModel } from "../models/imagebind/model.js";
-import type { OrtModule } from "../ops/onnx/session.js";
 import { TfjsOps, valueAndGrads } from "../ops/tfjs.js";
-import { audioEmbed } from "../pipelines/audio_embed.js";
-import type { AudioLDMModels } from "../pipelines/audioldm.js";
 import { loadPackModels, type PackSource } from "./loader.js";
 import { MemoryPlanner, planMemory, requirePlan, TASKS } from "./planner.js";
 import type { PackManifest } from "./schema.js";
@@ -204,24 +198,15 @@ describe("estimate vs measured (tfjs)", () => {
 });
 
 describe("estimate vs measured (ONNX Runtime guidance graph)", () => {
-  it("the v2a guidance phase on ORT: the estimate bounds the peak RSS the session adds, within 2×", {
+  it("the v2a guidance phase on ORT: the estimate bounds the peak RSS the session adds, within 2.5×", {
     timeout: 600_000,
   }, async () => {
-    const models = await loadPackModels(pack, {
-      components: ["audioldm/vae", "audioldm/vocoder", "imagebind/imagebind"],
-    });
-    const m = {
-      vae: models.audioldm.vae.module as AutoencoderKL,
-      vocoder: models.audioldm.vocoder.module as SpeechT5HifiGan,
-    } as AudioLDMModels;
-    const ib = models.imagebind.imagebind.module as ImageBindModel;
     const rows: { seconds: number; estimate: number; measured: number }[] = [];
     for (const seconds of [4, 10]) {
-      const clips = seconds;
       const e = planner.estimate({
         task: "v2a",
         seconds,
-        clips,
+        clips: seconds,
         onnxWeights: "fp32",
         guidanceExecutor: "onnx",
       });
@@ -230,35 +215,23 @@ describe("estimate vs measured (ONNX Runtime guidance graph)", () => {
       const estimate =
         phase.activationBytes +
         phase.resident.filter((r) => !r.kind.endsWith("unet")).reduce((a, r) => a + r.weightsBytes, 0);
-      const latent = [1, m.vae.config.latent_channels, seconds * 25, 16];
-      const dim = ib.config.out_embed_dim;
-      global.gc?.();
-      const before = procMem().rss;
-      resetPeak();
-      const og = new OnnxGuidance("planner-check", audioEmbed(m, ib, clips), {
-        kind: "onnx",
-        ort: ortNode as unknown as OrtModule,
-      });
-      await og.lossAndGrad(
-        randn(
-          latent.reduce((a, b) => a * b, 1),
-          5,
-        ),
-        latent,
-        [{ name: "t", embedding: randn(dim, 6), weight: 1 }],
+      // measured in a fresh process (freed pages of this one would hide the peak)
+      const out = execFileSync(
+        process.execPath,
+        ["tools/run.mjs", "test/support/ort-guidance-peak.ts", String(seconds)],
+        { cwd: repoRoot, encoding: "utf8" },
       );
-      const measured = procMem().peak - before;
-      await og.dispose();
+      const measured = (JSON.parse(out.trim().split("\n").pop()!) as { peakBytes: number }).peakBytes;
       rows.push({ seconds, estimate, measured });
     }
     console.info(
       `ORT guidance: ${rows.map((r) => `${r.seconds} s: estimate ${(r.estimate / MB).toFixed(0)} MB, measured ${(r.measured / MB).toFixed(0)} MB`).join("; ")}`,
     );
-    // the factor was fitted on the full-size models; on these small ones it must stay a bound, not a guess:
-    // never below what ORT reaches, and not wastefully above it
+    // the constants were fitted on the full-size models; on these small ones they must stay a bound, not a
+    // guess: never below what ORT reaches, and not wastefully above it
     for (const r of rows) {
       expect(r.estimate).toBeGreaterThan(r.measured);
-      expect(r.estimate).toBeLessThan(2 * r.measured);
+      expect(r.estimate).toBeLessThan(2.5 * r.measured);
     }
   });
 });

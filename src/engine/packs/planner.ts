@@ -15,7 +15,14 @@ import { BadInputError, OutOfMemoryError } from "../errors.js";
 import { componentClass, imagebindPrefixes } from "../models/registry.js";
 import { namedParams } from "../ops/param.js";
 import { linearWeightKeys } from "./encode.js";
-import { type CallId, type CallShapes, callBody, ModuleCache, TFJS_CALIBRATION } from "./planner-calls.js";
+import {
+  type CallId,
+  type CallShapes,
+  callBody,
+  ModuleCache,
+  ORT_GUIDANCE,
+  TFJS_CALIBRATION,
+} from "./planner-calls.js";
 import {
   declarePhases,
   type Executor,
@@ -189,8 +196,12 @@ export class MemoryPlanner {
   workBytes(w: Work): { bytes: number; largest: number } {
     const p = this.profile(w.call, w.roles, w.shapes);
     if (w.executor === "onnx") {
-      const f = w.call === "guidance-audio" || w.call === "guidance-video" ? ORT_BACKWARD_FACTOR : 1;
-      return { bytes: Math.round(f * p.peakLive), largest: p.largest };
+      if (w.call === "guidance-audio" || w.call === "guidance-video")
+        return {
+          bytes: Math.round(ORT_GUIDANCE.activations * p.peakLive + ORT_GUIDANCE.fixedBytes),
+          largest: p.largest,
+        };
+      return { bytes: p.peakLive, largest: p.largest };
     }
     const f = tfjsCalibration(w.call);
     return { bytes: Math.round((w.grad ? f.grad : f.forward) * p.tape), largest: p.largest };
@@ -253,7 +264,9 @@ export class MemoryPlanner {
           kind: ROLE_KIND[r.role],
           executor: r.executor,
           format: r.executor === "tfjs" ? ("fp32-tfjs" as const) : format,
-          weightsBytes: this.weightsBytes(r.role, r.executor, format, r.modalities),
+          weightsBytes: Math.round(
+            (r.copies ?? 1) * this.weightsBytes(r.role, r.executor, format, r.modalities),
+          ),
         };
       });
       let activationBytes = 0;
@@ -374,16 +387,6 @@ export function requirePlan(planner: MemoryPlanner, options: TaskOptions, limits
     });
   return r;
 }
-
-/**
- * Peak RSS over the traced peak of live tensors for an ONNX graph that carries its emitted backward (the
- * guidance graph): ORT's Conv/ConvTranspose workspaces and arena growth, which the tensor trace does not see.
- * Measured by `npm run bench` on the full-size V2A guidance graph (bench/results/2026-11-25-vm-guidance-ort.md):
- * +1.59 GiB at 1 s and +11.89 GiB at 10 s vs 0.73 GiB of fp32 weights plus 0.45 / 4.52 GiB traced → 2.5 fits
- * both within 17 %. On the small bundled models it over-estimates (their convs have little workspace), which is
- * the safe side (planner.test.ts).
- */
-export const ORT_BACKWARD_FACTOR = 2.5;
 
 function tfjsCalibration(call: CallId): { forward: number; grad: number } {
   if (call === "guidance-audio" || call === "guidance-video")

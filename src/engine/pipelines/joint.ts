@@ -23,8 +23,8 @@ import type { OptimizerKind } from "../aligner/optimizer.js";
 import { BadInputError, CancelledError } from "../errors.js";
 import { isGuidedStep } from "../schedulers/ddim.js";
 import { checkVideoOutput, DEFAULT_A2V, type VideoOutputSettings } from "./a2v.js";
-import { predictNoiseCfgVideo, videoEmbedPath, videoGeometry } from "./animatediff.js";
-import { audioEmbedPath } from "./audio_embed.js";
+import { predictNoiseCfgVideo, videoEmbed, videoEmbedPath, videoGeometry } from "./animatediff.js";
+import { audioEmbed, audioEmbedPath } from "./audio_embed.js";
 import type { AudioTaskEngine } from "./audio_engine.js";
 import { audioGeometry, predictNoiseCfg } from "./audioldm.js";
 import { bad, checkGuidanceScale, checkLatent, checkPrompt, checkSampling, checkWeights } from "./checks.js";
@@ -233,6 +233,14 @@ export async function runJointTask(
             embed: videoEmbedPath(ve.grad, ve.animatediff, ve.imagebind, geo),
             latentShape: geo.latentShape,
           },
+          onnx: ve.onnxJointGuidance(
+            `joint-${durationS}-${geo.clips}-${geo.sampledFrames.join(".")}`,
+            () => ({
+              audio: audioEmbed(ae.audioldm, ae.imagebind, durationS),
+              video: videoEmbed(ve.animatediff, ve.imagebind, geo),
+            }),
+            w,
+          ),
         })
       : undefined;
     const lossCurve = await jointLoop({

@@ -9,7 +9,9 @@
  * and, with prompt tuning, the motion UNet's conditional branch (SPEC §4.3).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { GuidanceGraphs, OnnxGuidance } from "../aligner/onnx_guidance.js";
+import type { EmbedFn } from "../aligner/hook.js";
+import type { JointModality, TriangleWeights } from "../aligner/joint.js";
+import type { GuidanceGraphs, OnnxGuidance, OnnxJointGuidance } from "../aligner/onnx_guidance.js";
 import type { CLIPTextModel } from "../models/clip/model.js";
 import { type SDTokenizer, tokenizePromptsSD } from "../models/clip/prompt.js";
 import type { ImageBindModel } from "../models/imagebind/model.js";
@@ -124,6 +126,15 @@ export class VideoTaskEngine {
   onnxGuidance(geo: VideoGeometry): OnnxGuidance | null {
     const key = `video-${geo.clips}-${geo.sampledFrames.join(".")}`;
     return this.guidance.get(key, () => videoEmbed(this.animatediff, this.imagebind, geo));
+  }
+
+  /** The joint (triangle) guidance on ONNX Runtime for this geometry and weights, or null when on tfjs. */
+  onnxJointGuidance(
+    key: string,
+    embeds: () => Readonly<Record<JointModality, EmbedFn>>,
+    weights: TriangleWeights,
+  ): OnnxJointGuidance | null {
+    return this.guidance.getJoint(key, embeds, weights);
   }
 
   /** ORT sessions of the guidance graphs (the cancel/memory tests count them). */
