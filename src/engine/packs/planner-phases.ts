@@ -27,7 +27,7 @@ export interface TaskOptions {
   /**
    * Where the aligner's latent guidance runs: "tfjs" (checkpointed tape) or "onnx" (one ORT graph with its
    * emitted backward, fp32 weights; ORT keeps every forward activation the backward reads). Default "tfjs".
-   * Prompt tuning and the joint aligner stay on tfjs either way (so with them the whole path is planned on tfjs).
+   * With prompt tuning everything differentiates on tfjs (the UNet backward), so the whole path is planned there.
    */
   guidanceExecutor?: "tfjs" | "onnx";
   /** Guided prompt tuning (gradients through the UNet on tfjs). Default false. */
@@ -145,8 +145,10 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
     format: (o.onnxWeights === "fp16" ? "fp16" : "fp32") as OnnxWeights,
     copies: ORT_GUIDANCE.weightCopies,
   };
-  // as the pipelines run it: prompt tuning and the joint (triangle) aligner differentiate on tfjs
-  const ortGuide = o.guidanceExecutor === "onnx" && !o.promptTuning && o.task !== "joint";
+  // as the pipelines run it: prompt tuning differentiates through the UNets on tfjs, so then everything does;
+  // joint puts both embed paths in one ORT graph (aligner/onnx_guidance.ts OnnxJointGuidance)
+  const ortGuide = o.guidanceExecutor === "onnx" && !o.promptTuning;
+  const ortWorks: Work[] = [];
   if (audio) {
     const lat = g.audio!.latent;
     encode.resident.push(res("audio.text", "onnx"));
@@ -169,17 +171,14 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
         { ...res("audio.vocoder", "onnx"), ...guideHeld },
         { role: "imagebind", executor: "onnx", modalities: ["audio"], ...guideHeld },
       );
-      denoise.alternatives.push([
-        "guidance forward + backward (ONNX Runtime)",
-        [
-          work(
-            "guidance-audio",
-            ["audio.vae", "audio.vocoder", "imagebind"],
-            { batch: 1, latent: lat, clips: o.clips },
-            "onnx",
-          ),
-        ],
-      ]);
+      ortWorks.push(
+        work(
+          "guidance-audio",
+          ["audio.vae", "audio.vocoder", "imagebind"],
+          { batch: 1, latent: lat, clips: o.clips },
+          "onnx",
+        ),
+      );
     } else if (o.guidance) {
       denoise.resident.push(res("audio.vae", "tfjs"), res("audio.vocoder", "tfjs"));
       chain.push(
@@ -234,17 +233,14 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
         { ...res("video.vae", "onnx"), ...guideHeld },
         { role: "imagebind", executor: "onnx", modalities: ["vision"], ...guideHeld },
       );
-      denoise.alternatives.push([
-        "guidance forward + backward (ONNX Runtime)",
-        [
-          work(
-            "guidance-video",
-            ["video.vae", "imagebind"],
-            { batch: n, latent: lat, frames: f, clips: Math.max(1, n >> 1) },
-            "onnx",
-          ),
-        ],
-      ]);
+      ortWorks.push(
+        work(
+          "guidance-video",
+          ["video.vae", "imagebind"],
+          { batch: n, latent: lat, frames: f, clips: Math.max(1, n >> 1) },
+          "onnx",
+        ),
+      );
     } else if (o.guidance) {
       const n = Math.min(o.decodeFrames, f);
       denoise.resident.push(res("video.vae", "tfjs"));
@@ -259,6 +255,8 @@ export function declarePhases(o: Required<TaskOptions>, g: Geometry): PhaseDecl[
       [work("vae-decode", ["video.vae"], { batch: Math.min(o.decodeChunk, f), latent: lat }, "onnx")],
     ]);
   }
+  // one graph: both paths' activations (joint) add up, as in a chain of ORT work
+  if (ortWorks.length) denoise.alternatives.push(["guidance forward + backward (ONNX Runtime)", ortWorks]);
   if (chain.length) {
     denoise.resident.push({ role: "imagebind", executor: "tfjs", modalities: guideModalities });
     denoise.alternatives.push([

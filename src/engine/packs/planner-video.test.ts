@@ -32,6 +32,30 @@ const a2v = (over: Partial<VideoJobRequest> = {}): VideoJobRequest => ({
 });
 
 describe("planVideoJob (default pack)", () => {
+  it("plans the guidance on the executor the job uses: joint on ORT holds both paths in one graph", () => {
+    // small frames, so the guidance (not the UNet step) is the denoise phase's largest work
+    const denoise = (r: VideoJobRequest) =>
+      planner
+        .estimate(videoTaskOptions({ ...r, frames: 4, fps: 4, height: 64, width: 64 }))
+        .phases.find((p) => p.name === "denoise")!;
+    const a2vOrt = denoise(a2v({ guidanceExecutor: "onnx" }));
+    const jointOrt = denoise(a2v({ task: "joint", guidanceExecutor: "onnx" }));
+    const jointTfjs = denoise(a2v({ task: "joint", guidanceExecutor: "tfjs" }));
+    expect(a2vOrt.activationSource).toBe("guidance forward + backward (ONNX Runtime)");
+    expect(jointOrt.activationSource).toBe("guidance forward + backward (ONNX Runtime)");
+    expect(jointTfjs.activationSource).toBe("guidance backward");
+    // the joint graph = the video path + the audio path: more than the video path alone
+    expect(jointOrt.activationBytes).toBeGreaterThan(a2vOrt.activationBytes);
+    // the guidance graph's weights are ORT copies (not tfjs), and ImageBind's audio and vision towers both
+    expect(
+      jointOrt.resident.filter((r) => r.component.includes("imagebind") && r.executor === "onnx").length,
+    ).toBe(2);
+    // with prompt tuning the whole path differentiates on tfjs, whatever was asked
+    expect(
+      denoise(a2v({ task: "joint", guidanceExecutor: "onnx", promptTuning: true })).activationSource,
+    ).toMatch(/prompt tuning/);
+  });
+
   it("derives clips and guided frames from frames/fps (SPEC §8 Q8): 16 @ 8 fps → 2 clips, 4 decoded frames", () => {
     expect(videoTaskOptions(a2v())).toMatchObject({ clips: 2, decodeFrames: 4, seconds: 2 });
     expect(videoTaskOptions(a2v({ frames: 4, fps: 4 }))).toMatchObject({
