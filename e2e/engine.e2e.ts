@@ -37,6 +37,20 @@ describe("engine worker", () => {
     expect((r.wasm as { p: number[] }).p).toHaveLength(144);
   });
 
+  it("runs the emitted backward (the aligner's default gradient path) on the WebGPU and wasm EPs: both equal float64 finite differences", async () => {
+    const r = value(await runJob(session.studio.page, "selftest-onnx-grad", {}));
+    const webgpu = r.webgpu as { relL2: number; loss: number } | null;
+    const wasm = r.wasm as { relL2: number; loss: number };
+    expect(webgpu).not.toBeNull();
+    expect(webgpu!.relL2).toBeLessThan(1e-3);
+    expect(wasm.relL2).toBeLessThan(1e-3);
+    expect(r.maxAbsDiff as number).toBeLessThan(1e-4);
+    expect(Math.abs(wasm.loss - (r.lossReference as number))).toBeLessThan(1e-5);
+    console.log(
+      `ONNX gradient: WebGPU EP rel L2 ${webgpu!.relL2}, wasm EP ${wasm.relL2} vs finite differences`,
+    );
+  });
+
   it("computes a tfjs-webgpu gradient of conv+layerNorm+softmax+cosine equal to float64 finite differences", async () => {
     const r = value(await runJob(session.studio.page, "selftest-grad", {}));
     expect(r.backend).toBe("webgpu");

@@ -5,7 +5,8 @@
  * the input audio); a run cancelled mid-way that leaves the UI usable and the earlier result intact; the V2A demo
  * preset ("Load demo clip": the world clip made in the page, previewed, and a run started on it); and the
  * layout at 1280×800 and at 480 px wide (no horizontal overflow). Forward passes run on onnxruntime's wasm EP and
- * gradients on tfjs-wasm: headless WebGPU is SwiftShader, far slower for these models.
+ * so do the aligner's gradients (the studio's default "Gradient on: ONNX Runtime"): headless WebGPU is SwiftShader,
+ * far slower for these models.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";

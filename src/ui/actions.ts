@@ -98,6 +98,12 @@ export const actions: readonly Action[] = Object.freeze([
       swallow(commands.run("selftest-grad", {}, { label: "Self-test: tfjs gradient" })),
   },
   {
+    name: "selftest.onnxGrad",
+    label: "ONNX gradient (emitted backward) vs finite differences",
+    perform: ({ commands }) =>
+      swallow(commands.run("selftest-onnx-grad", {}, { label: "Self-test: ONNX gradient" })),
+  },
+  {
     name: "selftest.slow",
     label: "Long cancellable job",
     perform: ({ commands }) =>

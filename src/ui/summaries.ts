@@ -19,6 +19,8 @@ const summarizers: Summarizers = {
       ? `wasm only (no WebGPU); max |wasm − ref| ${sci(r.maxAbsDiffVsReference)}`
       : `max |webgpu − wasm| ${sci(r.maxAbsDiff)}, vs float64 ${sci(r.maxAbsDiffVsReference)}`,
   "selftest-grad": (r) => `${r.backend}: rel. L2 vs finite differences ${sci(r.relL2)}`,
+  "selftest-onnx-grad": (r) =>
+    `${r.webgpu ? `WebGPU EP rel. L2 ${sci(r.webgpu.relL2)}, ` : ""}wasm EP rel. L2 ${sci(r.wasm.relL2)} vs finite differences`,
   "selftest-slow": (r) => `${r.completed} iterations`,
   "selftest-crash": () => "the worker survived (unexpected)",
   mux: (r) => r.files.map((f) => `${f.format} ${(f.bytes.byteLength / 1024).toFixed(1)} KiB`).join(", "),

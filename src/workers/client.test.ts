@@ -97,6 +97,7 @@ const engineHandlers: JobHandlers<"engine"> = {
   probe: async () => report,
   "selftest-onnx": () => Promise.reject(new UnsupportedError("not in unit tests")),
   "selftest-grad": () => Promise.reject(new UnsupportedError("not in unit tests")),
+  "selftest-onnx-grad": () => Promise.reject(new UnsupportedError("not in unit tests")),
   "selftest-slow": (p, ctx) => selftestSlow(p, ctx),
   "selftest-crash": never,
   generate: () => Promise.reject(new UnsupportedError("not in unit tests")),

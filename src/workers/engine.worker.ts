@@ -7,12 +7,14 @@ import "./csp.js";
 // dev-server pre-bundle otherwise runs first and fails with "Cannot evaluate flag 'DEBUG'".
 import "@tensorflow/tfjs-core";
 import { OnnxEmitter } from "../engine/ops/onnx/emitter.js";
+import { OnnxGradTracer } from "../engine/ops/onnx/grad.js";
 import { TfjsOps, valueAndGrads } from "../engine/ops/tfjs.js";
 import { opfsCache } from "../engine/packs/cache-opfs.js";
 import { packFromCache, packFromUrl } from "../engine/packs/loader.js";
 import { createRuntime, type Runtime } from "../engine/runtime/runtime.js";
 import { selftestGrad } from "../engine/runtime/selftest/grad.js";
 import { selftestOnnx } from "../engine/runtime/selftest/onnx.js";
+import { selftestOnnxGrad } from "../engine/runtime/selftest/onnx_grad.js";
 import { selftestSlow } from "../engine/runtime/selftest/slow.js";
 import { BUNDLED_PACK_PATH, generateJobs } from "./generate-job.js";
 import { type Host, hostJobs, type WorkerScope } from "./host.js";
@@ -129,6 +131,17 @@ host = hostJobs(
         ctx,
       );
       ctx.transfer(result.grad.buffer as ArrayBuffer, result.gradReference.buffer as ArrayBuffer);
+      return result;
+    },
+    "selftest-onnx-grad": async (_params, ctx) => {
+      const rt = await getRuntime();
+      const result = await selftestOnnxGrad(
+        rt,
+        () => new OnnxGradTracer(new OnnxEmitter({ weights: "fp32" }), { recompute: true }),
+        ctx,
+      );
+      if (result.webgpu) ctx.transfer(result.webgpu.grad.buffer as ArrayBuffer);
+      ctx.transfer(result.wasm.grad.buffer as ArrayBuffer, result.gradReference.buffer as ArrayBuffer);
       return result;
     },
     "selftest-slow": (params, ctx) => selftestSlow(params, ctx),

@@ -30,6 +30,7 @@ import { JobEventSchema } from "../engine/runtime/job.js";
 import { CapabilityReportSchema } from "../engine/runtime/report.js";
 import { GradSelftestSchema } from "../engine/runtime/selftest/grad.js";
 import { OnnxSelftestSchema } from "../engine/runtime/selftest/onnx.js";
+import { OnnxGradSelftestSchema } from "../engine/runtime/selftest/onnx_grad.js";
 import { SlowParamsSchema, SlowResultSchema } from "../engine/runtime/selftest/slow.js";
 import {
   EngineMemorySchema,
@@ -59,6 +60,7 @@ export const jobTable = Object.freeze({
   probe: { worker: WorkerName.Engine, params: empty, result: CapabilityReportSchema },
   "selftest-onnx": { worker: WorkerName.Engine, params: empty, result: OnnxSelftestSchema },
   "selftest-grad": { worker: WorkerName.Engine, params: empty, result: GradSelftestSchema },
+  "selftest-onnx-grad": { worker: WorkerName.Engine, params: empty, result: OnnxGradSelftestSchema },
   "selftest-slow": { worker: WorkerName.Engine, params: SlowParamsSchema, result: SlowResultSchema },
   "selftest-crash": {
     worker: WorkerName.Engine,
