@@ -80,25 +80,31 @@ const cpu = {
   compare: true,
 };
 
+/** V2A_CASE in compare mode, the aligner's gradient on tfjs-wasm ("wasm") or onnxruntime-web ("onnx"). */
+function generateV2A(gradExecutor: "wasm" | "onnx") {
+  const v = movingSquareVideo(V2A_CASE.video.seconds, V2A_CASE.video.fps);
+  return generate(
+    {
+      ...cpu,
+      gradExecutor,
+      task: "v2a",
+      prompt: V2A_CASE.prompt,
+      seed: V2A_CASE.seed,
+      steps: V2A_CASE.steps,
+      guidanceScale: V2A_CASE.guidanceScale,
+      aligner: structuredClone(DEFAULT_AUDIO_ALIGNER),
+      video: { ...v, data: Array.from(v.data) },
+    },
+    [{ path: ["video", "data"], kind: "u8" }],
+  );
+}
+
 describe("guided tasks in the engine worker (bundled pack)", () => {
   it("V2A compare: audio of the video's length, guided loss below vanilla", {
     timeout: 480_000,
   }, async () => {
     expect(await probed(session.studio.page)).toBe("ready");
-    const v = movingSquareVideo(V2A_CASE.video.seconds, V2A_CASE.video.fps);
-    const r = await generate(
-      {
-        ...cpu,
-        task: "v2a",
-        prompt: V2A_CASE.prompt,
-        seed: V2A_CASE.seed,
-        steps: V2A_CASE.steps,
-        guidanceScale: V2A_CASE.guidanceScale,
-        aligner: structuredClone(DEFAULT_AUDIO_ALIGNER),
-        video: { ...v, data: Array.from(v.data) },
-      },
-      [{ path: ["video", "data"], kind: "u8" }],
-    );
+    const r = await generateV2A("wasm");
     expect(r.executors.forward).toMatch(/wasm/i);
     for (const run of ["vanilla", "guided"]) {
       expect(r.runs[run].samples).toBe(V2A_CASE.video.seconds * 16000);
@@ -113,21 +119,7 @@ describe("guided tasks in the engine worker (bundled pack)", () => {
     timeout: 480_000,
   }, async () => {
     if (!v2aOnTfjs) throw new Error("needs the tfjs V2A run above");
-    const v = movingSquareVideo(V2A_CASE.video.seconds, V2A_CASE.video.fps);
-    const r = await generate(
-      {
-        ...cpu,
-        gradExecutor: "onnx",
-        task: "v2a",
-        prompt: V2A_CASE.prompt,
-        seed: V2A_CASE.seed,
-        steps: V2A_CASE.steps,
-        guidanceScale: V2A_CASE.guidanceScale,
-        aligner: structuredClone(DEFAULT_AUDIO_ALIGNER),
-        video: { ...v, data: Array.from(v.data) },
-      },
-      [{ path: ["video", "data"], kind: "u8" }],
-    );
+    const r = await generateV2A("onnx");
     expect(r.executors.grad).toMatch(/^onnxruntime-web wasm/);
     for (const run of ["vanilla", "guided"] as const) {
       const ref = v2aOnTfjs.runs[run].loss;

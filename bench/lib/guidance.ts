@@ -38,12 +38,41 @@ export interface GuidanceRun {
   loss: number;
 }
 
+/** The step both executors time: official settings (fresh Adam lr 0.1, K = 1), two cached targets, one context. */
+function officialStep(p: Omit<GuidanceParts, "ops">, seconds: number) {
+  const shape = [1, p.vae.config.latent_channels, Math.round(seconds * 25), 16];
+  const n = shape.reduce((a, b) => a * b, 1);
+  const dim = p.imagebind.config.out_embed_dim;
+  const latent = wave(n, 0, 1);
+  const ctx: StepContext = {
+    i: 7,
+    t: 727,
+    n: 30,
+    latentIn: latent,
+    latent,
+    eps: wave(n, 3, 1),
+    alphaBarT: 0.3,
+    x0: latent,
+  };
+  return {
+    shape,
+    clips: Math.max(1, Math.round(seconds)),
+    ctx,
+    aligner: {
+      targets: [
+        { name: "text-audio", embedding: wave(dim, 1, 0.03), weight: 1 },
+        { name: "vision-audio", embedding: wave(dim, 2, 0.03), weight: 1 },
+      ],
+      optimizer: { kind: "adam", lr: 0.1 } as const,
+      iterations: 1,
+      latentShape: shape,
+    },
+  };
+}
+
 /** One guided update of a [1, 8, 25·s, 16] latent; the latent stays the same between calls (timing only). */
 export async function guidanceStep(p: GuidanceParts, seconds: number): Promise<GuidanceRun> {
-  const h = Math.round(seconds * 25);
-  const shape = [1, p.vae.config.latent_channels, h, 16];
-  const n = shape.reduce((a, b) => a * b, 1);
-  const clips = Math.max(1, Math.round(seconds));
+  const { clips, ctx, aligner } = officialStep(p, seconds);
   const fwd = { vae: 0, vocoder: 0, fbank: 0, imagebind: 0, loss: 0 };
   let mark = 0;
   const lap = (k: keyof typeof fwd) => {
@@ -52,8 +81,8 @@ export async function guidanceStep(p: GuidanceParts, seconds: number): Promise<G
     mark = t;
   };
   const sf = p.vae.config.scaling_factor;
-  const dim = p.imagebind.config.out_embed_dim;
   const align = makeAligner({
+    ...aligner,
     ops: p.ops,
     embed: (x0) => {
       mark = performance.now();
@@ -68,25 +97,7 @@ export async function guidanceStep(p: GuidanceParts, seconds: number): Promise<G
       lap("imagebind");
       return e;
     },
-    targets: [
-      { name: "text-audio", embedding: wave(dim, 1, 0.03), weight: 1 },
-      { name: "vision-audio", embedding: wave(dim, 2, 0.03), weight: 1 },
-    ],
-    optimizer: { kind: "adam", lr: 0.1 },
-    iterations: 1,
-    latentShape: shape,
   });
-  const latent = wave(n, 0, 1);
-  const ctx: StepContext = {
-    i: 7,
-    t: 727,
-    n: 30,
-    latentIn: latent,
-    latent,
-    eps: wave(n, 3, 1),
-    alphaBarT: 0.3,
-    x0: latent,
-  };
   const { run, value } = await timed(() => align(ctx));
   const forward = Object.values(fwd).reduce((a, b) => a + b, 0);
   return {
@@ -112,11 +123,7 @@ export async function guidanceStepsOrt(
   repeats: number,
   graph: GuidanceGraphOptions = {},
 ): Promise<{ buildMs: number; runs: GuidanceRun[] }> {
-  const h = Math.round(seconds * 25);
-  const shape = [1, p.vae.config.latent_channels, h, 16];
-  const n = shape.reduce((a, b) => a * b, 1);
-  const clips = Math.max(1, Math.round(seconds));
-  const dim = p.imagebind.config.out_embed_dim;
+  const { clips, ctx, aligner } = officialStep(p, seconds);
   const models = { vae: p.vae, vocoder: p.vocoder } as unknown as AudioLDMModels; // the embed path reads only these
   const embed = audioEmbed(models, p.imagebind, clips);
   const og = new OnnxGuidance(
@@ -131,28 +138,11 @@ export async function guidanceStepsOrt(
   );
   const tfOps = new TfjsOps();
   const align = makeAligner({
+    ...aligner,
     ops: tfOps, // holds no weights: with `onnx` set the aligner never runs the tfjs path
     embed: onTfjs(tfOps, embed),
     onnx: og,
-    targets: [
-      { name: "text-audio", embedding: wave(dim, 1, 0.03), weight: 1 },
-      { name: "vision-audio", embedding: wave(dim, 2, 0.03), weight: 1 },
-    ],
-    optimizer: { kind: "adam", lr: 0.1 },
-    iterations: 1,
-    latentShape: shape,
   });
-  const latent = wave(n, 0, 1);
-  const ctx: StepContext = {
-    i: 7,
-    t: 727,
-    n: 30,
-    latentIn: latent,
-    latent,
-    eps: wave(n, 3, 1),
-    alphaBarT: 0.3,
-    x0: latent,
-  };
   try {
     const first = await timed(() => align(ctx));
     const runs: GuidanceRun[] = [];

@@ -5,8 +5,7 @@ import type { PipelineEvent } from "../../src/engine/pipelines/events.js";
 import type { VideoTaskEngine } from "../../src/engine/pipelines/video_engine.js";
 import { openVideoEngine } from "../../src/engine/session.js";
 import { openBundledEngine } from "../support/engines.js";
-import { gatedStereoClip } from "../support/synthetic_media.js";
-import { A2V_CASE } from "../support/task-cases.js";
+import { a2vRequest } from "../support/task-cases.js";
 
 let engine: VideoTaskEngine;
 let close = async () => {};
@@ -18,17 +17,7 @@ beforeAll(async () => {
 
 afterAll(() => close());
 
-const base = (over: Partial<A2VRequest> = {}): A2VRequest => ({
-  audio: gatedStereoClip(),
-  ...A2V_CASE,
-  aligner: {
-    ...DEFAULT_VIDEO_ALIGNER,
-    weights: { ...DEFAULT_VIDEO_ALIGNER.weights },
-    promptTuning: { ...DEFAULT_VIDEO_ALIGNER.promptTuning },
-  },
-  compare: true,
-  ...over,
-});
+const base = a2vRequest;
 
 describe("A2V on the default pack", () => {
   it("compare mode: same seed, frames of the requested geometry, guided loss below vanilla", {

@@ -6,16 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BadInputError, CancelledError } from "../../src/engine/errors.js";
 import type { AudioTaskEngine } from "../../src/engine/pipelines/audio_engine.js";
-import {
-  type AudioRequest,
-  DEFAULT_AUDIO_ALIGNER,
-  runAudioTask,
-} from "../../src/engine/pipelines/audio_task.js";
+import { DEFAULT_AUDIO_ALIGNER, runAudioTask } from "../../src/engine/pipelines/audio_task.js";
 import type { PipelineEvent } from "../../src/engine/pipelines/events.js";
 import { openAudioEngine } from "../../src/engine/session.js";
 import { openBundledEngine } from "../support/engines.js";
 import { gradientImage, movingSquareVideo } from "../support/synthetic_media.js";
-import { V2A_CASE } from "../support/task-cases.js";
+import { v2aRequest } from "../support/task-cases.js";
 
 let engine: AudioTaskEngine;
 let close = async () => {};
@@ -26,21 +22,7 @@ beforeAll(async () => {
 
 afterAll(() => close());
 
-const base = (over: Partial<AudioRequest> = {}): AudioRequest => ({
-  task: "v2a",
-  prompt: V2A_CASE.prompt,
-  seed: V2A_CASE.seed,
-  steps: V2A_CASE.steps,
-  guidanceScale: V2A_CASE.guidanceScale,
-  aligner: {
-    ...DEFAULT_AUDIO_ALIGNER,
-    weights: { ...DEFAULT_AUDIO_ALIGNER.weights },
-    promptTuning: { ...DEFAULT_AUDIO_ALIGNER.promptTuning },
-  },
-  compare: true,
-  video: movingSquareVideo(V2A_CASE.video.seconds, V2A_CASE.video.fps),
-  ...over,
-});
+const base = v2aRequest;
 
 describe("audio tasks on the default pack", () => {
   it("V2A compare mode: same seed, valid audio of the video's length, guided loss below vanilla", {

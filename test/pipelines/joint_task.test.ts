@@ -11,15 +11,11 @@ import { audioEmbedPath } from "../../src/engine/pipelines/audio_embed.js";
 import { audioGeometry } from "../../src/engine/pipelines/audioldm.js";
 import type { StepContext } from "../../src/engine/pipelines/denoise.js";
 import type { PipelineEvent } from "../../src/engine/pipelines/events.js";
-import {
-  DEFAULT_JOINT_ALIGNER,
-  type JointEngine,
-  type JointRequest,
-  runJointTask,
-} from "../../src/engine/pipelines/joint.js";
+import { type JointEngine, runJointTask } from "../../src/engine/pipelines/joint.js";
 import { randn } from "../../src/engine/pipelines/noise.js";
 import { openJointEngine } from "../../src/engine/session.js";
 import { openBundledEngine } from "../support/engines.js";
+import { jointRequest } from "../support/task-cases.js";
 
 let engine: JointEngine;
 let close = async () => {};
@@ -31,24 +27,7 @@ beforeAll(async () => {
 
 afterAll(() => close());
 
-const base = (over: Partial<JointRequest> = {}): JointRequest => ({
-  prompt: "a dog barking in a park",
-  frames: 4,
-  height: 64,
-  width: 64,
-  fps: 4,
-  seed: 3,
-  steps: 4,
-  guidanceScale: { audio: 2.5, video: 7.5 },
-  aligner: {
-    ...DEFAULT_JOINT_ALIGNER,
-    weights: { ...DEFAULT_JOINT_ALIGNER.weights },
-    lambda: { ...DEFAULT_JOINT_ALIGNER.lambda },
-    promptTuning: { ...DEFAULT_JOINT_ALIGNER.promptTuning },
-  },
-  compare: true,
-  ...over,
-});
+const base = jointRequest;
 
 /** A guided step's context for one model: random post-step latent and ε̂, a mid-schedule ᾱ. */
 function context(shape: readonly number[], seed: number): StepContext {

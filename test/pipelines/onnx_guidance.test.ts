@@ -8,24 +8,14 @@
  * different order (measured here: 8e-5 on the V2A curve, 1e-7 on A2V).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type A2VRequest, DEFAULT_VIDEO_ALIGNER, runA2VTask } from "../../src/engine/pipelines/a2v.js";
+import { runA2VTask } from "../../src/engine/pipelines/a2v.js";
 import type { AudioTaskEngine } from "../../src/engine/pipelines/audio_engine.js";
-import {
-  type AudioRequest,
-  DEFAULT_AUDIO_ALIGNER,
-  runAudioTask,
-} from "../../src/engine/pipelines/audio_task.js";
-import {
-  DEFAULT_JOINT_ALIGNER,
-  type JointEngine,
-  type JointRequest,
-  runJointTask,
-} from "../../src/engine/pipelines/joint.js";
+import { runAudioTask } from "../../src/engine/pipelines/audio_task.js";
+import { type JointEngine, runJointTask } from "../../src/engine/pipelines/joint.js";
 import type { VideoTaskEngine } from "../../src/engine/pipelines/video_engine.js";
 import { openAudioEngine, openJointEngine, openVideoEngine } from "../../src/engine/session.js";
 import { openBundledEngine } from "../support/engines.js";
-import { gatedStereoClip, movingSquareVideo } from "../support/synthetic_media.js";
-import { A2V_CASE, V2A_CASE } from "../support/task-cases.js";
+import { a2vRequest, jointRequest, v2aRequest } from "../support/task-cases.js";
 
 const SLOW = 600_000;
 
@@ -69,20 +59,7 @@ describe("aligner on ONNX Runtime = aligner on tfjs, through the task pipelines"
   it("V2A guided run: the same loss curve and final loss; the ONNX engine holds its guidance session", {
     timeout: SLOW,
   }, async () => {
-    const req: AudioRequest = {
-      task: "v2a",
-      prompt: V2A_CASE.prompt,
-      seed: V2A_CASE.seed,
-      steps: V2A_CASE.steps,
-      guidanceScale: V2A_CASE.guidanceScale,
-      aligner: {
-        ...DEFAULT_AUDIO_ALIGNER,
-        weights: { ...DEFAULT_AUDIO_ALIGNER.weights },
-        promptTuning: { ...DEFAULT_AUDIO_ALIGNER.promptTuning },
-      },
-      compare: false,
-      video: movingSquareVideo(V2A_CASE.video.seconds, V2A_CASE.video.fps),
-    };
+    const req = v2aRequest({ compare: false });
     const ms: Record<string, number> = {};
     const run = async (e: AudioTaskEngine, k: string) => {
       const t0 = performance.now();
@@ -108,16 +85,7 @@ describe("aligner on ONNX Runtime = aligner on tfjs, through the task pipelines"
   });
 
   it("A2V guided run: the same loss curve and final loss", { timeout: SLOW }, async () => {
-    const req: A2VRequest = {
-      audio: gatedStereoClip(),
-      ...A2V_CASE,
-      aligner: {
-        ...DEFAULT_VIDEO_ALIGNER,
-        weights: { ...DEFAULT_VIDEO_ALIGNER.weights },
-        promptTuning: { ...DEFAULT_VIDEO_ALIGNER.promptTuning },
-      },
-      compare: false,
-    };
+    const req = a2vRequest({ compare: false });
     const ms: Record<string, number> = {};
     const run = async (e: VideoTaskEngine, k: string) => {
       const t0 = performance.now();
@@ -144,23 +112,7 @@ describe("aligner on ONNX Runtime = aligner on tfjs, through the task pipelines"
   it("joint guided run (triangle loss, both latents): the same loss curve and final losses", {
     timeout: SLOW,
   }, async () => {
-    const req: JointRequest = {
-      prompt: "a dog barking in a park",
-      frames: 4,
-      height: 64,
-      width: 64,
-      fps: 4,
-      seed: 3,
-      steps: 4,
-      guidanceScale: { audio: 2.5, video: 7.5 },
-      aligner: {
-        ...DEFAULT_JOINT_ALIGNER,
-        weights: { ...DEFAULT_JOINT_ALIGNER.weights },
-        lambda: { ...DEFAULT_JOINT_ALIGNER.lambda },
-        promptTuning: { ...DEFAULT_JOINT_ALIGNER.promptTuning },
-      },
-      compare: false,
-    };
+    const req = jointRequest({ compare: false });
     const ms: Record<string, number> = {};
     const run = async (e: JointEngine, k: string) => {
       const t0 = performance.now();

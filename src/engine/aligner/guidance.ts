@@ -44,8 +44,7 @@ export async function guideLatent(
   optimizer: StepOptimizer,
   iterations = 1,
 ): Promise<GuidanceStepResult> {
-  if (!Number.isInteger(iterations) || iterations < 1)
-    throw new RangeError(`iterations must be a positive integer, got ${iterations}`);
+  checkIterations(iterations);
   const z = Float32Array.from(input.latent);
   const eps = tf.tensor(input.eps, [...input.shape]);
   optimizer.beginStep();
@@ -99,8 +98,7 @@ export async function guideLatentHost(
   optimizer: StepOptimizer,
   iterations = 1,
 ): Promise<GuidanceStepResult> {
-  if (!Number.isInteger(iterations) || iterations < 1)
-    throw new RangeError(`iterations must be a positive integer, got ${iterations}`);
+  checkIterations(iterations);
   const z = Float32Array.from(input.latent);
   const x0 = new Float32Array(z.length);
   const g = new Float32Array(z.length);
@@ -141,4 +139,9 @@ export function x0GradToLatent(g: Float32Array, alphaBarT: number, out: Float32A
   const f = Math.fround;
   const c = f(1 / f(Math.sqrt(f(alphaBarT))));
   for (let i = 0; i < g.length; i++) out[i] = f(g[i] * c);
+}
+
+function checkIterations(iterations: number): void {
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new RangeError(`iterations must be a positive integer, got ${iterations}`);
 }

@@ -13,7 +13,7 @@
 import type { InferenceSession } from "onnxruntime-common";
 import { OnnxEmitter } from "../ops/onnx/emitter.js";
 import { type GSym, OnnxGradTracer } from "../ops/onnx/grad.js";
-import { createSession, runSession } from "../ops/onnx/session.js";
+import { createSession, runSession, SessionCache } from "../ops/onnx/session.js";
 import type { ExecutorChoice } from "../ops/runner.js";
 import type { EmbedFn } from "./hook.js";
 import {
@@ -57,8 +57,22 @@ interface Built {
   terms: string[];
 }
 
+/** A guidance graph's session: the forward executor's options, ORT's CPU arena per `opts.arena` (default off). */
+function buildSession(
+  choice: Extract<ExecutorChoice, { kind: "onnx" }>,
+  opts: GuidanceGraphOptions,
+  em: OnnxEmitter,
+  terms: string[],
+): Promise<Built> {
+  const session = {
+    ...choice.session,
+    extra: { ...choice.session?.extra, enableCpuMemArena: opts.arena ?? false },
+  };
+  return createSession(choice.ort, em.build(), session).then((s) => ({ session: s, terms }));
+}
+
 export class OnnxGuidance {
-  private readonly sessions = new Map<string, Promise<Built>>();
+  private readonly sessions = new SessionCache<Built>();
 
   constructor(
     readonly name: string,
@@ -89,14 +103,12 @@ export class OnnxGuidance {
       em.output(`term_${k}`, parts.terms[t.name]);
     });
     em.output("grad", grad);
-    const session = {
-      ...this.choice.session,
-      extra: { ...this.choice.session?.extra, enableCpuMemArena: this.opts.arena ?? false },
-    };
-    return createSession(this.choice.ort, em.build(), session).then((session) => ({
-      session,
-      terms: active.map((t) => t.name),
-    }));
+    return buildSession(
+      this.choice,
+      this.opts,
+      em,
+      active.map((t) => t.name),
+    );
   }
 
   /** Loss, per-term values and ∂loss/∂x0 for a predicted clean latent x0. */
@@ -107,13 +119,7 @@ export class OnnxGuidance {
   ): Promise<LossAndGrad> {
     const active = targets.filter((t) => t.weight !== 0);
     const key = `${shape.join(",")}|${active.map((t) => `${t.name}:${t.weight}:${t.embedding.length}`).join(";")}`;
-    let entry = this.sessions.get(key);
-    if (!entry) {
-      entry = this.build(shape, targets);
-      this.sessions.set(key, entry);
-      entry.catch(() => this.sessions.delete(key));
-    }
-    const { session, terms } = await entry;
+    const { session, terms } = await this.sessions.get(key, () => this.build(shape, targets));
     const feeds: Record<string, { data: Float32Array; shape: readonly number[] }> = {
       x0: { data: x0, shape },
     };
@@ -134,15 +140,7 @@ export class OnnxGuidance {
   }
 
   async dispose(): Promise<void> {
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
-    for (const e of all) {
-      try {
-        await (await e).session.release();
-      } catch {
-        // a session that failed to build has nothing to release
-      }
-    }
+    await this.sessions.dispose();
   }
 }
 
@@ -207,7 +205,7 @@ export class GuidanceGraphs {
  *   graph outputs: loss []; term_k [1] per active term (unweighted); grad_audio / grad_video = ∂loss/∂x0
  */
 export class OnnxJointGuidance {
-  private readonly sessions = new Map<string, Promise<{ session: InferenceSession; terms: string[] }>>();
+  private readonly sessions = new SessionCache<Built>();
 
   constructor(
     readonly name: string,
@@ -251,14 +249,12 @@ export class OnnxJointGuidance {
     mods.forEach((m, k) => {
       em.output(`grad_${m}`, grads[k]);
     });
-    const session = {
-      ...this.choice.session,
-      extra: { ...this.choice.session?.extra, enableCpuMemArena: this.opts.arena ?? false },
-    };
-    return createSession(this.choice.ort, em.build(), session).then((s) => ({
-      session: s,
-      terms: terms.map((t) => t.name),
-    }));
+    return buildSession(
+      this.choice,
+      this.opts,
+      em,
+      terms.map((t) => t.name),
+    );
   }
 
   async lossAndGrads(
@@ -272,13 +268,7 @@ export class OnnxJointGuidance {
     const mods = involvedModalities(this.weights);
     const shapes = Object.fromEntries(mods.map((m) => [m, x0[m]!.shape]));
     const key = `${mods.map((m) => `${m}:${shapes[m].join(",")}`).join(";")}|${text.length}`;
-    let entry = this.sessions.get(key);
-    if (!entry) {
-      entry = this.build(shapes, text.length);
-      this.sessions.set(key, entry);
-      entry.catch(() => this.sessions.delete(key));
-    }
-    const { session, terms } = await entry;
+    const { session, terms } = await this.sessions.get(key, () => this.build(shapes, text.length));
     const feeds: Record<string, { data: Float32Array; shape: readonly number[] }> = {
       text: { data: text, shape: [1, text.length] },
     };
@@ -296,14 +286,6 @@ export class OnnxJointGuidance {
   }
 
   async dispose(): Promise<void> {
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
-    for (const e of all) {
-      try {
-        await (await e).session.release();
-      } catch {
-        // a session that failed to build has nothing to release
-      }
-    }
+    await this.sessions.dispose();
   }
 }

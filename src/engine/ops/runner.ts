@@ -15,6 +15,7 @@ import {
   type HostTensor,
   type OrtModule,
   runSession,
+  SessionCache,
   type SessionOptions,
 } from "./onnx/session.js";
 import type { Ops } from "./ops.js";
@@ -44,7 +45,7 @@ const feedName = (n: string) => n.replace(/[^A-Za-z0-9_]/g, "_");
 
 class OnnxRunner implements ForwardRunner {
   readonly executor = "onnx" as const;
-  private readonly sessions = new Map<string, Promise<{ session: InferenceSession; outputs: string[] }>>();
+  private readonly sessions = new SessionCache<{ session: InferenceSession; outputs: string[] }>();
   constructor(
     readonly name: string,
     private readonly forward: ForwardFn,
@@ -66,29 +67,14 @@ class OnnxRunner implements ForwardRunner {
   }
 
   async run(inputs: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
-    const key = signature(inputs);
-    let entry = this.sessions.get(key);
-    if (!entry) {
-      entry = this.build(inputs);
-      this.sessions.set(key, entry);
-      entry.catch(() => this.sessions.delete(key));
-    }
-    const { session, outputs } = await entry;
+    const { session, outputs } = await this.sessions.get(signature(inputs), () => this.build(inputs));
     const feeds = Object.fromEntries(Object.entries(inputs).map(([n, t]) => [feedName(n), t]));
     const res = await runSession(this.choice.ort, session, feeds);
     return Object.fromEntries(outputs.map((n) => [n, res[`out_${feedName(n)}`]]));
   }
 
   async dispose(): Promise<void> {
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
-    for (const e of all) {
-      try {
-        await (await e).session.release();
-      } catch {
-        // a session that failed to build has nothing to release
-      }
-    }
+    await this.sessions.dispose();
   }
 }
 

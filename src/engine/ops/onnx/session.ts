@@ -65,3 +65,37 @@ export async function runSession(
   }
   return out;
 }
+
+/**
+ * Sessions built on demand, one per key (a shape signature, a target set), shared by concurrent callers. A build
+ * that fails is forgotten, so the next call retries it.
+ */
+export class SessionCache<V extends { session: InferenceSession }> {
+  private readonly entries = new Map<string, Promise<V>>();
+
+  get(key: string, build: () => Promise<V>): Promise<V> {
+    let e = this.entries.get(key);
+    if (!e) {
+      e = build();
+      this.entries.set(key, e);
+      e.catch(() => this.entries.delete(key));
+    }
+    return e;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    for (const e of all) {
+      try {
+        await (await e).session.release();
+      } catch {
+        // a session that failed to build has nothing to release
+      }
+    }
+  }
+}
