@@ -245,19 +245,20 @@ describe("studio", () => {
   });
 
   it("V2A demo: 'Load demo clip' makes the world clip, previews it, fills the prompt, and a run starts", {
-    timeout: 180_000,
+    timeout: 300_000,
   }, async () => {
     const { page } = session.studio;
     expect(await probed(page)).toBe("ready");
     await page.keyboard.press("Alt+1");
     const p = panel(page, "v2a");
     await p.getByRole("button", { name: "Load demo clip" }).click();
-    await p.locator('.demo-panel[data-status="ready"]').waitFor({ timeout: 60_000 });
+    // the first mux loads ffmpeg.wasm in the media worker: tens of seconds on a loaded 2-core box
+    await p.locator('.demo-panel[data-status="ready"]').waitFor({ timeout: 150_000 });
     // in the input slot as a picked file: decoded facts, the preview the browser plays, the prompt filled in
     const facts = p.locator('.input-facts[data-status="ready"]');
     await expect
       .poll(() => facts.locator("p").first().textContent())
-      .toMatch(/^v2a-blue-drum\.mp4 .*64×64 · 8 fps · 16 frames · 2\.00 s$/);
+      .toMatch(/^v2a-blue-drum\.mp4 .*64×64 · 8 fps · 16 frames · 2\.00 s · decoded by ffmpeg\.wasm$/);
     const preview = p.getByLabel("The picked video, v2a-blue-drum.mp4");
     await expect
       .poll(() => preview.evaluate((v) => (v as HTMLVideoElement).readyState), { timeout: 30_000 })

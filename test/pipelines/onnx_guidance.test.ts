@@ -24,6 +24,36 @@ interface Pair<E> {
   onnx: E;
 }
 
+interface GuidedOutcome {
+  loss: number;
+  lossCurve: { i: number; loss: number }[];
+}
+
+/** The same guided run on the tfjs-guided and the ORT-guided engine: same steps, loss curve and final loss. */
+async function sameGuidedRun<E>(name: string, engines: Pair<E>, run: (e: E) => Promise<GuidedOutcome>) {
+  const ms: Record<string, number> = {};
+  const timed = async (k: "tfjs" | "onnx") => {
+    const t0 = performance.now();
+    const r = await run(engines[k]);
+    ms[k] = performance.now() - t0;
+    return r;
+  };
+  const t = await timed("tfjs");
+  const o = await timed("onnx");
+  expect(o.lossCurve.length).toBeGreaterThan(0);
+  expect(o.lossCurve.map((p) => p.i)).toEqual(t.lossCurve.map((p) => p.i));
+  const curve = relDiff(
+    o.lossCurve.map((p) => p.loss),
+    t.lossCurve.map((p) => p.loss),
+  );
+  const final = Math.abs(o.loss - t.loss) / t.loss;
+  console.log(
+    `${name} guided: loss curve rel diff ${curve.toExponential(2)}, final ${o.loss} vs ${t.loss} (${final.toExponential(2)}); job ${(ms.onnx / 1000).toFixed(1)} s on ORT vs ${(ms.tfjs / 1000).toFixed(1)} s on tfjs-wasm`,
+  );
+  expect(curve).toBeLessThan(1e-3);
+  expect(final).toBeLessThan(1e-3);
+}
+
 /** Relative max difference of two curves. */
 function relDiff(a: readonly number[], b: readonly number[]): number {
   expect(a.length).toBe(b.length);
@@ -60,79 +90,34 @@ describe("aligner on ONNX Runtime = aligner on tfjs, through the task pipelines"
     timeout: SLOW,
   }, async () => {
     const req = v2aRequest({ compare: false });
-    const ms: Record<string, number> = {};
-    const run = async (e: AudioTaskEngine, k: string) => {
-      const t0 = performance.now();
-      const r = await runAudioTask(e, req);
-      ms[k] = performance.now() - t0;
-      return r.runs.guided!;
-    };
-    const t = await run(audio.tfjs!, "tfjs");
-    const o = await run(audio.onnx!, "onnx");
+    await sameGuidedRun(
+      "V2A",
+      audio as Pair<AudioTaskEngine>,
+      async (e) => (await runAudioTask(e, req)).runs.guided!,
+    );
     expect(audio.tfjs!.guidanceSessions).toBe(0);
     expect(audio.onnx!.guidanceSessions).toBe(1);
-    expect(o.lossCurve.map((p) => p.i)).toEqual(t.lossCurve.map((p) => p.i));
-    const curve = relDiff(
-      o.lossCurve.map((p) => p.loss),
-      t.lossCurve.map((p) => p.loss),
-    );
-    const final = Math.abs(o.loss - t.loss) / t.loss;
-    console.log(
-      `V2A guided: loss curve rel diff ${curve.toExponential(2)}, final ${o.loss} vs ${t.loss} (${final.toExponential(2)}); job ${(ms.onnx / 1000).toFixed(1)} s on ORT vs ${(ms.tfjs / 1000).toFixed(1)} s on tfjs-wasm`,
-    );
-    expect(curve).toBeLessThan(1e-3);
-    expect(final).toBeLessThan(1e-3);
   });
 
   it("A2V guided run: the same loss curve and final loss", { timeout: SLOW }, async () => {
     const req = a2vRequest({ compare: false });
-    const ms: Record<string, number> = {};
-    const run = async (e: VideoTaskEngine, k: string) => {
-      const t0 = performance.now();
-      const r = await runA2VTask(e, req);
-      ms[k] = performance.now() - t0;
-      return r.runs.guided!;
-    };
-    const t = await run(video.tfjs!, "tfjs");
-    const o = await run(video.onnx!, "onnx");
+    await sameGuidedRun(
+      "A2V",
+      video as Pair<VideoTaskEngine>,
+      async (e) => (await runA2VTask(e, req)).runs.guided!,
+    );
     expect(video.onnx!.guidanceSessions).toBe(1);
-    const curve = relDiff(
-      o.lossCurve.map((p) => p.loss),
-      t.lossCurve.map((p) => p.loss),
-    );
-    const final = Math.abs(o.loss - t.loss) / t.loss;
-    console.log(
-      `A2V guided: loss curve rel diff ${curve.toExponential(2)}, final ${o.loss} vs ${t.loss} (${final.toExponential(2)}); job ${(ms.onnx / 1000).toFixed(1)} s on ORT vs ${(ms.tfjs / 1000).toFixed(1)} s on tfjs-wasm`,
-    );
-    expect(o.lossCurve.length).toBeGreaterThan(0);
-    expect(curve).toBeLessThan(1e-3);
-    expect(final).toBeLessThan(1e-3);
   });
 
   it("joint guided run (triangle loss, both latents): the same loss curve and final losses", {
     timeout: SLOW,
   }, async () => {
     const req = jointRequest({ compare: false });
-    const ms: Record<string, number> = {};
-    const run = async (e: JointEngine, k: string) => {
-      const t0 = performance.now();
-      const r = await runJointTask(e, req);
-      ms[k] = performance.now() - t0;
-      return r.runs.guided!;
-    };
-    const t = await run(joint.tfjs!, "tfjs");
-    const o = await run(joint.onnx!, "onnx");
+    await sameGuidedRun(
+      "joint",
+      joint as Pair<JointEngine>,
+      async (e) => (await runJointTask(e, req)).runs.guided!,
+    );
     expect(joint.onnx!.video.guidanceSessions).toBe(1);
-    expect(o.lossCurve.length).toBeGreaterThan(0);
-    const curve = relDiff(
-      o.lossCurve.map((p) => p.loss),
-      t.lossCurve.map((p) => p.loss),
-    );
-    const final = Math.abs(o.loss - t.loss) / t.loss;
-    console.log(
-      `joint guided: loss curve rel diff ${curve.toExponential(2)}, final ${o.loss} vs ${t.loss} (${final.toExponential(2)}); job ${(ms.onnx / 1000).toFixed(1)} s on ORT vs ${(ms.tfjs / 1000).toFixed(1)} s on tfjs-wasm`,
-    );
-    expect(curve).toBeLessThan(1e-3);
-    expect(final).toBeLessThan(1e-3);
   });
 });
