@@ -119,6 +119,7 @@ export class OnnxGuidance {
   ): Promise<LossAndGrad> {
     const active = targets.filter((t) => t.weight !== 0);
     const key = `${shape.join(",")}|${active.map((t) => `${t.name}:${t.weight}:${t.embedding.length}`).join(";")}`;
+    await this.sessions.retainOnly(key); // a full-size guidance session is GBs: one at a time
     const { session, terms } = await this.sessions.get(key, () => this.build(shape, targets));
     const feeds: Record<string, { data: Float32Array; shape: readonly number[] }> = {
       x0: { data: x0, shape },
@@ -145,8 +146,9 @@ export class OnnxGuidance {
 }
 
 /**
- * An engine's guidance graphs: one `OnnxGuidance` per embed path (keyed by what shapes it, e.g. the clip count),
- * each holding a session per latent shape and target set. Null `choice` means the engine guides on tfjs.
+ * An engine's guidance graph: the `OnnxGuidance` (or `OnnxJointGuidance`) of the last embed path asked for (keyed
+ * by what shapes it, e.g. the clip count), holding the session of its last latent shape and target set — one
+ * at a time, since a full-size one holds GBs. Null `choice` means the engine guides on tfjs.
  */
 export class GuidanceGraphs {
   private readonly paths = new Map<string, OnnxGuidance>();
@@ -157,6 +159,7 @@ export class GuidanceGraphs {
   /** The ONNX guidance for an embed path, or null when this engine guides on tfjs. */
   get(key: string, embed: () => EmbedFn): OnnxGuidance | null {
     if (!this.choice) return null;
+    this.releaseOthers(key);
     let g = this.paths.get(key);
     if (!g) {
       g = new OnnxGuidance(`guidance-${key}`, embed(), this.choice);
@@ -173,12 +176,23 @@ export class GuidanceGraphs {
   ): OnnxJointGuidance | null {
     if (!this.choice) return null;
     const k = `${key}|${TRIANGLE_TERMS.map((t) => weights[t]).join(",")}`;
+    this.releaseOthers(k);
     let g = this.joints.get(k);
     if (!g) {
       g = new OnnxJointGuidance(`guidance-${key}`, embeds(), { ...weights }, this.choice);
       this.joints.set(k, g);
     }
     return g;
+  }
+
+  /** Guidance sessions are GBs at full size: a job's graph replaces the previous job's, it does not join it. */
+  private releaseOthers(key: string): void {
+    for (const map of [this.paths, this.joints] as Map<string, { dispose(): Promise<void> }>[])
+      for (const [k, g] of map)
+        if (k !== key) {
+          map.delete(k);
+          void g.dispose(); // release errors are swallowed inside
+        }
   }
 
   /** ORT sessions held across all paths. */
@@ -268,6 +282,7 @@ export class OnnxJointGuidance {
     const mods = involvedModalities(this.weights);
     const shapes = Object.fromEntries(mods.map((m) => [m, x0[m]!.shape]));
     const key = `${mods.map((m) => `${m}:${shapes[m].join(",")}`).join(";")}|${text.length}`;
+    await this.sessions.retainOnly(key);
     const { session, terms } = await this.sessions.get(key, () => this.build(shapes, text.length));
     const feeds: Record<string, { data: Float32Array; shape: readonly number[] }> = {
       text: { data: text, shape: [1, text.length] },

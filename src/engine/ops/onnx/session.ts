@@ -87,6 +87,19 @@ export class SessionCache<V extends { session: InferenceSession }> {
     return this.entries.size;
   }
 
+  /** Release every session except `key`'s (for graphs too large to keep one per shape). */
+  async retainOnly(key: string): Promise<void> {
+    const others = [...this.entries].filter(([k]) => k !== key);
+    for (const [k] of others) this.entries.delete(k);
+    for (const [, e] of others) {
+      try {
+        await (await e).session.release();
+      } catch {
+        // a session that failed to build has nothing to release
+      }
+    }
+  }
+
   async dispose(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
