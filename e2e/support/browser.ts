@@ -26,9 +26,15 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(opts: { webgpu?: boolean } = {}): Promise<Browser> {
+export async function launchBrowser(
+  opts: { webgpu?: boolean; args?: readonly string[] } = {},
+): Promise<Browser> {
   const profile = await mkdtemp(join(tmpdir(), "studio-e2e-profile-"));
-  const args = [...BASE_FLAGS, ...(opts.webgpu === false ? [] : ["--enable-unsafe-webgpu"])];
+  const args = [
+    ...BASE_FLAGS,
+    ...(opts.webgpu === false ? [] : ["--enable-unsafe-webgpu"]),
+    ...(opts.args ?? []),
+  ];
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,

@@ -14,13 +14,15 @@ export interface Session {
   expectClean(): void;
 }
 
-export function studioSession(opts: { webgpu?: boolean; query?: string } = {}): Session {
+export function studioSession(
+  opts: { webgpu?: boolean; query?: string; args?: readonly string[] } = {},
+): Session {
   const baseURL = inject("baseURL");
   const origin = new URL(baseURL).origin;
   let browser: Browser | null = null;
   let studio: StudioPage | null = null;
   beforeAll(async () => {
-    browser = await launchBrowser({ webgpu: opts.webgpu ?? true });
+    browser = await launchBrowser({ webgpu: opts.webgpu ?? true, args: opts.args });
     studio = await openStudio(browser, `${baseURL}${opts.query ?? ""}`);
   });
   afterAll(async () => {

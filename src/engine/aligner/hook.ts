@@ -46,6 +46,8 @@ export interface AlignerOptions {
    * `guideLatentHost`). `onTaps` then receives only ∂L/∂z.
    */
   onnx?: OnnxGuidance | null;
+  /** The job's cancel signal: stops waiting for the ORT guidance session to be built. */
+  signal?: AbortSignal;
   /**
    * Diagnostics: receives the first iteration's intermediate tensors (x0, whatever the embed path taps —
    * e.g. mel, waveform, audio_input — the generated embedding and ∂L/∂z) as host arrays.
@@ -62,7 +64,7 @@ export function makeAligner(o: AlignerOptions): (ctx: StepContext) => Promise<Al
     return async (ctx) => {
       const r = await guideLatentHost(
         { latent: ctx.latent, shape: o.latentShape, eps: ctx.eps, alphaBarT: ctx.alphaBarT },
-        (x0) => onnx.lossAndGrad(x0, o.latentShape, o.targets),
+        (x0) => onnx.lossAndGrad(x0, o.latentShape, o.targets, o.signal),
         optimizer,
         o.iterations,
       );

@@ -59,6 +59,8 @@ export interface JointAlignerOptions {
    * prompt (prompt tuning differentiates through the UNets, on tfjs).
    */
   onnx?: OnnxJointGuidance | null;
+  /** The job's cancel signal: stops waiting for the ORT guidance session to be built. */
+  signal?: AbortSignal;
 }
 
 export interface JointAlignResult {
@@ -126,6 +128,7 @@ export function makeJointAligner(
         const r = await onnx.lossAndGrads(
           Object.fromEntries(st.map((s) => [s.m, { data: s.x0, shape: o[s.m].latentShape }])),
           o.text,
+          o.signal,
         );
         for (const s of st) x0GradToLatent(r.grads[s.m]!, ctx[s.m].alphaBarT, s.g);
         innerLosses.push(r.loss);

@@ -5,6 +5,7 @@
  */
 import * as ortNode from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
+import { CancelledError } from "../errors.js";
 import type { OrtModule } from "../ops/onnx/session.js";
 import type { EmbedFn } from "./hook.js";
 import { GuidanceGraphs, OnnxGuidance } from "./onnx_guidance.js";
@@ -31,6 +32,17 @@ describe("guidance session lifetime", () => {
     expect(a.grad.some((v) => v !== 0) && a.grad.every(Number.isFinite)).toBe(true);
     await g.dispose();
     expect(g.sessionCount).toBe(0);
+  });
+
+  it("a cancel while the session is being built ends the wait with CancelledError; the next call works", async () => {
+    const g = new OnnxGuidance("t", embed, choice);
+    const ac = new AbortController();
+    const pending = g.lossAndGrad(x0(6), [1, 2, 6], target(6), ac.signal);
+    ac.abort();
+    await expect(pending).rejects.toBeInstanceOf(CancelledError);
+    const r = await g.lossAndGrad(x0(6), [1, 2, 6], target(6));
+    expect(Number.isFinite(r.loss)).toBe(true);
+    await g.dispose();
   });
 
   it("GuidanceGraphs hands out one path at a time and releases the previous path's sessions", async () => {

@@ -11,6 +11,7 @@
  * path are stored as the forward executor stores them (fp32/fp16); the gradient is that of the stored weights.
  */
 import type { InferenceSession } from "onnxruntime-common";
+import { CancelledError } from "../errors.js";
 import { OnnxEmitter } from "../ops/onnx/emitter.js";
 import { type GSym, OnnxGradTracer } from "../ops/onnx/grad.js";
 import { createSession, runSession, SessionCache } from "../ops/onnx/session.js";
@@ -55,6 +56,26 @@ export interface LossAndGrad {
 interface Built {
   session: InferenceSession;
   terms: string[];
+}
+
+/** `p`, or a CancelledError as soon as `signal` aborts (`p` itself goes on). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(new CancelledError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CancelledError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** A guidance graph's session: the forward executor's options, ORT's CPU arena per `opts.arena` (default off). */
@@ -111,16 +132,23 @@ export class OnnxGuidance {
     );
   }
 
-  /** Loss, per-term values and ∂loss/∂x0 for a predicted clean latent x0. */
+  /**
+   * Loss, per-term values and ∂loss/∂x0 for a predicted clean latent x0. A cancel while the session is being
+   * built (tens of seconds for a large graph) ends the wait at once; the build finishes in the background.
+   */
   async lossAndGrad(
     x0: Float32Array,
     shape: readonly number[],
     targets: readonly GuidanceTarget[],
+    signal?: AbortSignal,
   ): Promise<LossAndGrad> {
     const active = targets.filter((t) => t.weight !== 0);
     const key = `${shape.join(",")}|${active.map((t) => `${t.name}:${t.weight}:${t.embedding.length}`).join(";")}`;
     await this.sessions.retainOnly(key); // a full-size guidance session is GBs: one at a time
-    const { session, terms } = await this.sessions.get(key, () => this.build(shape, targets));
+    const { session, terms } = await untilAborted(
+      this.sessions.get(key, () => this.build(shape, targets)),
+      signal,
+    );
     const feeds: Record<string, { data: Float32Array; shape: readonly number[] }> = {
       x0: { data: x0, shape },
     };
@@ -274,6 +302,7 @@ export class OnnxJointGuidance {
   async lossAndGrads(
     x0: Partial<Record<JointModality, { data: Float32Array; shape: readonly number[] }>>,
     text: Float32Array,
+    signal?: AbortSignal,
   ): Promise<{
     loss: number;
     terms: Record<string, number>;
@@ -283,7 +312,10 @@ export class OnnxJointGuidance {
     const shapes = Object.fromEntries(mods.map((m) => [m, x0[m]!.shape]));
     const key = `${mods.map((m) => `${m}:${shapes[m].join(",")}`).join(";")}|${text.length}`;
     await this.sessions.retainOnly(key);
-    const { session, terms } = await this.sessions.get(key, () => this.build(shapes, text.length));
+    const { session, terms } = await untilAborted(
+      this.sessions.get(key, () => this.build(shapes, text.length)),
+      signal,
+    );
     const feeds: Record<string, { data: Float32Array; shape: readonly number[] }> = {
       text: { data: text, shape: [1, text.length] },
     };

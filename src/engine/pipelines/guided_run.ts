@@ -89,6 +89,7 @@ export async function guidedRun(o: GuidedRunOptions): Promise<GuidedRunResult> {
       ops: o.grad,
       embed: o.embed,
       onnx: o.onnxGuidance,
+      signal: o.signal,
       targets: o.targets,
       optimizer: latentOptimizer,
       iterations: a.iterations,

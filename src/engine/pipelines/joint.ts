@@ -241,6 +241,7 @@ export async function runJointTask(
             }),
             w,
           ),
+          signal,
         })
       : undefined;
     const lossCurve = await jointLoop({
