@@ -39,7 +39,7 @@ export function quantOf(a: Args): WeightFormat {
   return quant;
 }
 
-/** Where the aligner's loss and gradient run: onnxruntime-node (default: ~10× tfjs-wasm here) or tfjs. */
+/** Where the aligner's loss and gradient run: onnxruntime-node (default: ≈ 7× tfjs-wasm on the full-size step) or tfjs. */
 export function guidanceOf(a: Args): "onnx" | "tfjs" {
   const g = str(a, "guidance") ?? "onnx";
   if (g !== "onnx" && g !== "tfjs") throw new BadInputError(`--guidance must be onnx or tfjs (got ${g})`);

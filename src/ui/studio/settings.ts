@@ -205,7 +205,7 @@ export function presetsFor(t: StudioTaskId): Readonly<Record<PresetIdType, Prese
 
 export function defaultFields(t: StudioTaskId): SettingsFields {
   // The gradient path defaults to ONNX Runtime (the embed path traced with its emitted backward, run on the
-X
+  // forward's executor): in Node ≈ 7× tfjs-wasm on the same full-size step (bench/results/2026-11-25-vm-guidance-ort.md).
   // tfjs-webgpu is not the default: it fails to compile a rank-5 kernel of the guidance path ("cannot index type
   // 'vec5'"). Prompt tuning differentiates through the UNet and stays on tfjs (wasm unless "auto").
   return {
