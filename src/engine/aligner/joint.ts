@@ -73,6 +73,25 @@ export interface JointAlignResult {
   updated: JointModality[];
 }
 
+/**
+ * The active triangle terms over the prompt's and the decoded latents' embeddings, in the official order and
+ * pairing: condition (or audio) first, cos(a, b). Shared by the tfjs aligner and the ONNX graph.
+ */
+export function triangleTerms<T>(
+  w: TriangleWeights,
+  text: T,
+  e: Partial<Record<JointModality, T>>,
+): LossTerm<T>[] {
+  const terms: LossTerm<T>[] = [];
+  const add = (name: TriangleTerm, a: T | undefined, b: T | undefined) => {
+    if (w[name] > 0) terms.push({ name, a: a!, b: b!, weight: w[name] });
+  };
+  add("text-video", text, e.video);
+  add("audio-video", e.audio, e.video);
+  add("text-audio", text, e.audio);
+  return terms;
+}
+
 /** The modalities the active terms involve. */
 export function involvedModalities(w: TriangleWeights): JointModality[] {
   const out: JointModality[] = [];
@@ -188,14 +207,7 @@ export function makeJointAligner(
               }
               e[p.m] = p.b.embed(officialX0(xs[j], eps, p.ctx.alphaBarT));
             });
-            const terms: LossTerm<tf.Tensor>[] = [];
-            const add = (name: TriangleTerm, a: tf.Tensor | undefined, b: tf.Tensor | undefined) => {
-              if (o.weights[name] > 0) terms.push({ name, a: a!, b: b!, weight: o.weights[name] });
-            };
-            add("text-video", text, e.video);
-            add("audio-video", e.audio, e.video);
-            add("text-audio", text, e.audio);
-            const parts = bindLoss(o.ops, terms);
+            const parts = bindLoss(o.ops, triangleTerms(o.weights, text, e));
             for (const [n, t] of Object.entries(parts.terms)) termTensors[n] = tf.keep(t);
             return parts.total;
           })(vars),

@@ -11,20 +11,20 @@
  * path are stored as the forward executor stores them (fp32/fp16); the gradient is that of the stored weights.
  */
 import type { InferenceSession } from "onnxruntime-common";
-import { CancelledError } from "../errors.js";
 import { OnnxEmitter } from "../ops/onnx/emitter.js";
 import { type GSym, OnnxGradTracer } from "../ops/onnx/grad.js";
-import { createSession, runSession, SessionCache } from "../ops/onnx/session.js";
+import { createSession, type HostTensor, runSession, SessionCache } from "../ops/onnx/session.js";
 import type { ExecutorChoice } from "../ops/runner.js";
-import type { EmbedFn } from "./hook.js";
+import { untilCancelled } from "../runtime/job.js";
+import type { AlignTarget, EmbedFn } from "./hook.js";
 import {
   involvedModalities,
   type JointModality,
   TRIANGLE_TERMS,
-  type TriangleTerm,
   type TriangleWeights,
+  triangleTerms,
 } from "./joint.js";
-import { bindLoss, type LossTerm } from "./losses.js";
+import { bindLoss, type LossParts, type LossTerm } from "./losses.js";
 
 export interface GuidanceGraphOptions {
   /**
@@ -37,12 +37,6 @@ export interface GuidanceGraphOptions {
    * rounds blocks up, which on this graph costs more than it saves (986 vs 847 MB peak at 10 s, bundled pack).
    */
   arena?: boolean;
-}
-
-export interface GuidanceTarget {
-  name: string;
-  embedding: Float32Array;
-  weight: number;
 }
 
 export interface LossAndGrad {
@@ -58,38 +52,53 @@ interface Built {
   terms: string[];
 }
 
-/** `p`, or a CancelledError as soon as `signal` aborts (`p` itself goes on). */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(new CancelledError());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CancelledError());
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
+type OnnxChoice = Extract<ExecutorChoice, { kind: "onnx" }>;
+
+/** A guidance graph being traced: weights as the forward stores them (fp16 or fp32), recompute per `opts`. */
+function traceGraph(name: string, choice: OnnxChoice, opts: GuidanceGraphOptions) {
+  const em = new OnnxEmitter({ weights: choice.weights === "fp16" ? "fp16" : "fp32", graphName: name });
+  return { em, gt: new OnnxGradTracer(em, { recompute: opts.recompute ?? true }) };
 }
 
-/** A guidance graph's session: the forward executor's options, ORT's CPU arena per `opts.arena` (default off). */
-function buildSession(
-  choice: Extract<ExecutorChoice, { kind: "onnx" }>,
-  opts: GuidanceGraphOptions,
+/** Outputs `loss` and `term_k`, then the session (the forward's options, ORT's CPU arena per `opts.arena`). */
+function finishGraph(
   em: OnnxEmitter,
-  terms: string[],
+  parts: LossParts<GSym>,
+  terms: readonly LossTerm<GSym>[],
+  choice: OnnxChoice,
+  opts: GuidanceGraphOptions,
 ): Promise<Built> {
+  em.output("loss", parts.total);
+  terms.forEach((t, k) => {
+    em.output(`term_${k}`, parts.terms[t.name]);
+  });
   const session = {
     ...choice.session,
     extra: { ...choice.session?.extra, enableCpuMemArena: opts.arena ?? false },
   };
-  return createSession(choice.ort, em.build(), session).then((s) => ({ session: s, terms }));
+  return createSession(choice.ort, em.build(), session).then((s) => ({
+    session: s,
+    terms: terms.map((t) => t.name),
+  }));
+}
+
+/** The session for `key` — the only one kept (a full-size guidance session is GBs) — unless cancelled first. */
+async function sessionFor(
+  sessions: SessionCache<Built>,
+  key: string,
+  build: () => Promise<Built>,
+  signal: AbortSignal | undefined,
+): Promise<Built> {
+  await sessions.retainOnly(key);
+  return untilCancelled(sessions.get(key, build), signal);
+}
+
+/** `loss` and the named `term_k` outputs of a run. */
+function lossAndTerms(out: Record<string, HostTensor>, terms: readonly string[]) {
+  return {
+    loss: out.loss.data[0],
+    terms: Object.fromEntries(terms.map((n, k) => [n, out[`term_${k}`].data[0]])),
+  };
 }
 
 export class OnnxGuidance {
@@ -102,34 +111,20 @@ export class OnnxGuidance {
     private readonly opts: GuidanceGraphOptions = {},
   ) {}
 
-  private build(shape: readonly number[], targets: readonly GuidanceTarget[]): Promise<Built> {
-    const em = new OnnxEmitter({
-      weights: this.choice.weights === "fp16" ? "fp16" : "fp32",
-      graphName: this.name,
-    });
-    const gt = new OnnxGradTracer(em, { recompute: this.opts.recompute ?? true });
+  private build(shape: readonly number[], targets: readonly AlignTarget[]): Promise<Built> {
+    const { em, gt } = traceGraph(this.name, this.choice, this.opts);
     const x0 = gt.input("x0", shape, { grad: true });
     const e = this.embed(gt, x0);
     const active = targets.filter((t) => t.weight !== 0);
-    const terms: LossTerm<ReturnType<typeof gt.input>>[] = active.map((t, k) => ({
+    const terms: LossTerm<GSym>[] = active.map((t, k) => ({
       name: t.name,
       a: gt.input(`target_${k}`, [1, t.embedding.length]),
       b: e,
       weight: t.weight,
     }));
     const parts = bindLoss(gt, terms);
-    const [grad] = gt.gradients(parts.total, [x0]);
-    em.output("loss", parts.total);
-    active.forEach((t, k) => {
-      em.output(`term_${k}`, parts.terms[t.name]);
-    });
-    em.output("grad", grad);
-    return buildSession(
-      this.choice,
-      this.opts,
-      em,
-      active.map((t) => t.name),
-    );
+    em.output("grad", gt.gradients(parts.total, [x0])[0]);
+    return finishGraph(em, parts, terms, this.choice, this.opts);
   }
 
   /**
@@ -139,16 +134,12 @@ export class OnnxGuidance {
   async lossAndGrad(
     x0: Float32Array,
     shape: readonly number[],
-    targets: readonly GuidanceTarget[],
+    targets: readonly AlignTarget[],
     signal?: AbortSignal,
   ): Promise<LossAndGrad> {
     const active = targets.filter((t) => t.weight !== 0);
     const key = `${shape.join(",")}|${active.map((t) => `${t.name}:${t.weight}:${t.embedding.length}`).join(";")}`;
-    await this.sessions.retainOnly(key); // a full-size guidance session is GBs: one at a time
-    const { session, terms } = await untilAborted(
-      this.sessions.get(key, () => this.build(shape, targets)),
-      signal,
-    );
+    const { session, terms } = await sessionFor(this.sessions, key, () => this.build(shape, targets), signal);
     const feeds: Record<string, { data: Float32Array; shape: readonly number[] }> = {
       x0: { data: x0, shape },
     };
@@ -156,11 +147,7 @@ export class OnnxGuidance {
       feeds[`target_${k}`] = { data: t.embedding, shape: [1, t.embedding.length] };
     });
     const out = await runSession(this.choice.ort, session, feeds);
-    return {
-      loss: out.loss.data[0],
-      terms: Object.fromEntries(terms.map((n, k) => [n, out[`term_${k}`].data[0]])),
-      grad: out.grad.data as Float32Array,
-    };
+    return { ...lossAndTerms(out, terms), grad: out.grad.data as Float32Array };
   }
 
   /** Sessions held (one per shape × target set); for the cancel/memory tests. */
@@ -258,11 +245,7 @@ export class OnnxJointGuidance {
   ) {}
 
   private build(shapes: Partial<Record<JointModality, readonly number[]>>, textDim: number) {
-    const em = new OnnxEmitter({
-      weights: this.choice.weights === "fp16" ? "fp16" : "fp32",
-      graphName: this.name,
-    });
-    const gt = new OnnxGradTracer(em, { recompute: this.opts.recompute ?? true });
+    const { em, gt } = traceGraph(this.name, this.choice, this.opts);
     const mods = involvedModalities(this.weights);
     const x0 = Object.fromEntries(
       mods.map((m) => [m, gt.input(`x0_${m}`, shapes[m]!, { grad: true })]),
@@ -270,33 +253,16 @@ export class OnnxJointGuidance {
     const e = Object.fromEntries(mods.map((m) => [m, this.embeds[m](gt, x0[m]!)])) as Partial<
       Record<JointModality, GSym>
     >;
-    const text = gt.input("text", [1, textDim]);
-    const terms: LossTerm<GSym>[] = [];
-    const add = (name: TriangleTerm, a: GSym | undefined, b: GSym | undefined) => {
-      if (this.weights[name] > 0) terms.push({ name, a: a!, b: b!, weight: this.weights[name] });
-    };
-    // the order and pairing of aligner/joint.ts: condition (or audio) first, cos(a, b)
-    add("text-video", text, e.video);
-    add("audio-video", e.audio, e.video);
-    add("text-audio", text, e.audio);
+    const terms = triangleTerms(this.weights, gt.input("text", [1, textDim]), e);
     const parts = bindLoss(gt, terms);
     const grads = gt.gradients(
       parts.total,
       mods.map((m) => x0[m]!),
     );
-    em.output("loss", parts.total);
-    terms.forEach((t, k) => {
-      em.output(`term_${k}`, parts.terms[t.name]);
-    });
     mods.forEach((m, k) => {
       em.output(`grad_${m}`, grads[k]);
     });
-    return buildSession(
-      this.choice,
-      this.opts,
-      em,
-      terms.map((t) => t.name),
-    );
+    return finishGraph(em, parts, terms, this.choice, this.opts);
   }
 
   async lossAndGrads(
@@ -311,9 +277,10 @@ export class OnnxJointGuidance {
     const mods = involvedModalities(this.weights);
     const shapes = Object.fromEntries(mods.map((m) => [m, x0[m]!.shape]));
     const key = `${mods.map((m) => `${m}:${shapes[m].join(",")}`).join(";")}|${text.length}`;
-    await this.sessions.retainOnly(key);
-    const { session, terms } = await untilAborted(
-      this.sessions.get(key, () => this.build(shapes, text.length)),
+    const { session, terms } = await sessionFor(
+      this.sessions,
+      key,
+      () => this.build(shapes, text.length),
       signal,
     );
     const feeds: Record<string, { data: Float32Array; shape: readonly number[] }> = {
@@ -322,8 +289,7 @@ export class OnnxJointGuidance {
     for (const m of mods) feeds[`x0_${m}`] = x0[m]!;
     const out = await runSession(this.choice.ort, session, feeds);
     return {
-      loss: out.loss.data[0],
-      terms: Object.fromEntries(terms.map((n, k) => [n, out[`term_${k}`].data[0]])),
+      ...lossAndTerms(out, terms),
       grads: Object.fromEntries(mods.map((m) => [m, out[`grad_${m}`].data as Float32Array])),
     };
   }
