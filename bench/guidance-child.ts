@@ -32,7 +32,7 @@ const r = await guidanceStepsOrt(
   { vae, vocoder: voc, imagebind: ib },
   Number(opt("--seconds", "1")),
   ortNode as unknown as OrtModule,
-  Number(opt("--threads", "2")),
+  { intraOpNumThreads: Number(opt("--threads", "2")) },
   Number(opt("--repeats", "1")),
   { recompute: opt("--recompute", "1") === "1", arena: opt("--arena", "0") === "1" },
 );

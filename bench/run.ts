@@ -25,6 +25,7 @@ import type { OrtModule } from "../src/engine/ops/onnx/session.js";
 import { namedParams } from "../src/engine/ops/param.js";
 import { TfjsOps } from "../src/engine/ops/tfjs.js";
 import { MemoryPlanner } from "../src/engine/packs/planner.js";
+import { ORT_GUIDANCE } from "../src/engine/packs/planner-calls.js";
 import { folderPack } from "../src/engine/packs/sink-node.js";
 import { startTfjsNode } from "../src/engine/runtime/tfjs-node.js";
 import { runBrowserBench } from "./lib/browser.js";
@@ -556,8 +557,33 @@ await section("guidance", quick ? 30_000 : 240_000, async () => {
     { label: "ort-node (keep all, arena)", graph: { recompute: false, arena: true } },
     { label: "ort-node (recompute, no arena; default)", graph: { recompute: true, arena: false } },
   ];
+  // The weights the guidance session holds (fp32, ORT_GUIDANCE.weightCopies copies, as the planner models them):
+  // the part of a variant's peak that does not grow with the audio length.
+  const guideParams = [vae, voc, ib].reduce(
+    (a, m) => a + namedParams(m).reduce((b, [, p]) => b + (p.data ? p.size : 0), 0),
+    0,
+  );
+  const heldWeights = guideParams * 4 * ORT_GUIDANCE.weightCopies;
   for (const secs of quick ? [GUIDE_SECONDS] : [GUIDE_SECONDS, SECONDS])
     for (const v of variants) {
+      // a longer run is projected from the same variant at the measured length (activations grow linearly with
+      // the audio): one that cannot fit in free memory is not started (the keep-all graph at 10 s needs ~18 GiB
+      // and was OOM-killed after 3 minutes on this box)
+      const short = results.guidance.find((g) => g.executor === v.label && g.seconds === GUIDE_SECONDS);
+      if (secs !== GUIDE_SECONDS && short) {
+        const grown = (short.peakRssMiB - short.rssBeforeMiB) * MiB;
+        const projected = heldWeights + Math.max(0, grown - heldWeights) * (secs / GUIDE_SECONDS);
+        const free = freemem();
+        log(
+          `guidance ${secs} s on ${v.label}: projected peak +${(projected / GiB).toFixed(1)} GiB (weights ${(heldWeights / GiB).toFixed(1)} GiB + activations × ${secs / GUIDE_SECONDS}); ${(free / GiB).toFixed(1)} GiB free`,
+        );
+        if (projected > free - GiB) {
+          results.notes.push(
+            `guidance ${secs} s on ${v.label} not run: projected peak +${(projected / GiB).toFixed(1)} GiB (held weights ${(heldWeights / GiB).toFixed(1)} GiB + the ${GUIDE_SECONDS} s run's activations × ${secs / GUIDE_SECONDS}) exceeds the ${(free / GiB).toFixed(1)} GiB free`,
+          );
+          continue;
+        }
+      }
       // each in a fresh process (bench/guidance-child.ts): this one keeps freed pages that would hide its peak
       const child = spawnSync(
         process.execPath,

@@ -11,7 +11,7 @@ import { type GuidanceGraphOptions, OnnxGuidance } from "../../src/engine/aligne
 import type { AutoencoderKL } from "../../src/engine/models/diffusers/autoencoder_kl.js";
 import type { SpeechT5HifiGan } from "../../src/engine/models/hifigan/model.js";
 import type { ImageBindModel } from "../../src/engine/models/imagebind/model.js";
-import type { OrtModule } from "../../src/engine/ops/onnx/session.js";
+import type { OrtModule, SessionOptions } from "../../src/engine/ops/onnx/session.js";
 import { TfjsOps } from "../../src/engine/ops/tfjs.js";
 import { audioEmbed } from "../../src/engine/pipelines/audio_embed.js";
 import type { AudioLDMModels } from "../../src/engine/pipelines/audioldm.js";
@@ -119,23 +119,14 @@ export async function guidanceStepsOrt(
   p: Omit<GuidanceParts, "ops">,
   seconds: number,
   ort: OrtModule,
-  threads: number,
+  session: SessionOptions,
   repeats: number,
   graph: GuidanceGraphOptions = {},
 ): Promise<{ buildMs: number; runs: GuidanceRun[] }> {
   const { clips, ctx, aligner } = officialStep(p, seconds);
   const models = { vae: p.vae, vocoder: p.vocoder } as unknown as AudioLDMModels; // the embed path reads only these
   const embed = audioEmbed(models, p.imagebind, clips);
-  const og = new OnnxGuidance(
-    "bench-guidance",
-    embed,
-    {
-      kind: "onnx",
-      ort,
-      session: { intraOpNumThreads: threads },
-    },
-    graph,
-  );
+  const og = new OnnxGuidance("bench-guidance", embed, { kind: "onnx", ort, session }, graph);
   const tfOps = new TfjsOps();
   const align = makeAligner({
     ...aligner,
