@@ -4,7 +4,7 @@
  * at each phase it goes through — conditions, denoising (plain and guided steps, with the aligner's tape live),
  * an x0 preview, decoding, scoring — and while the engine is still loading. After each cancel, the live tfjs
  * tensors and the open ORT sessions are back to the baseline of a finished run (none while loading), and a full
- * job still runs afterwards.
+ * job still runs afterwards. A2V and joint jobs are cancelled at the same phases on their own engines.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as ortNode from "onnxruntime-node";
@@ -12,17 +12,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CancelledError } from "../../src/engine/errors.js";
 import type { OrtModule } from "../../src/engine/ops/onnx/session.js";
 import { TfjsOps } from "../../src/engine/ops/tfjs.js";
-import type { AudioTaskEngine } from "../../src/engine/pipelines/audio_engine.js";
+import type { PackSource } from "../../src/engine/packs/loader.js";
+import { runA2VTask } from "../../src/engine/pipelines/a2v.js";
+import type { AudioTaskEngine, EngineExecutors } from "../../src/engine/pipelines/audio_engine.js";
 import {
   type AudioRequest,
   DEFAULT_AUDIO_ALIGNER,
   runAudioTask,
 } from "../../src/engine/pipelines/audio_task.js";
 import type { PipelineEvent } from "../../src/engine/pipelines/events.js";
-import { openAudioEngine } from "../../src/engine/session.js";
+import { runJointTask } from "../../src/engine/pipelines/joint.js";
+import {
+  type OpenEngineOptions,
+  openAudioEngine,
+  openJointEngine,
+  openVideoEngine,
+} from "../../src/engine/session.js";
 import { packFromFolder } from "../../src/engine/session-node.js";
 import { repoRoot } from "../support/golden.js";
 import { movingSquareVideo } from "../support/synthetic_media.js";
+import { a2vRequest, jointRequest } from "../support/task-cases.js";
 import { resolveBackend } from "../support/tfjs-backend.js";
 
 /** onnxruntime-node with a count of the sessions created and not yet released. */
@@ -88,6 +97,88 @@ afterAll(async () => {
   if (prevBackend) await tf.setBackend(prevBackend);
 });
 
+type Counted = ReturnType<typeof countingOrt>;
+type Run = (opts: { signal: AbortSignal; onEvent: (e: PipelineEvent) => void }) => Promise<unknown>;
+
+/**
+ * Cancels a job at each of POINTS (the first matching event) and checks that the live tfjs tensors and ORT
+ * sessions are back to `baseline` after each. Returns one line per point.
+ */
+async function cancelAtEach(
+  run: Run,
+  baseline: { tensors: number; sessions: number },
+  counted: Counted,
+): Promise<string[]> {
+  const rows: string[] = [];
+  for (const [label, at] of POINTS) {
+    const ac = new AbortController();
+    let hit = false;
+    const job = run({
+      signal: ac.signal,
+      onEvent: (e) => {
+        if (!hit && at(e)) {
+          hit = true;
+          ac.abort();
+        }
+      },
+    });
+    await expect(job, `cancelled at ${label}`).rejects.toBeInstanceOf(CancelledError);
+    expect(hit, `the job reached ${label}`).toBe(true);
+    const now = { tensors: tf.memory().numTensors, sessions: counted.live() };
+    rows.push(`${label}: ${now.tensors} tensors, ${now.sessions} sessions`);
+    expect(now.tensors, `tfjs tensors after a cancel at ${label}`).toBe(baseline.tensors);
+    expect(now.sessions, `ORT sessions after a cancel at ${label}`).toBe(baseline.sessions);
+  }
+  return rows;
+}
+
+/**
+ * The same measurement on an A2V or joint engine: a load cancelled after its first progress event leaves nothing,
+ * then a finished guided job sets the baseline, a cancel at each point, a full job afterwards, and closing the engine releases every session and tensor.
+ */
+async function cancelTask<E extends { dispose(): Promise<void> }>(
+  name: string,
+  guidance: EngineExecutors["guidance"],
+  open: (pack: PackSource, exec: EngineExecutors, opts: OpenEngineOptions) => Promise<E>,
+  run: (engine: E, opts?: { signal: AbortSignal; onEvent: (e: PipelineEvent) => void }) => Promise<unknown>,
+): Promise<void> {
+  const pack = await packFromFolder(`${repoRoot}/public/models/default`);
+  const counted = countingOrt();
+  const tensors0 = tf.memory().numTensors;
+
+  const loadAbort = new AbortController();
+  const grad0 = new TfjsOps();
+  const opening = open(
+    pack,
+    { forward: { kind: "onnx", ort: counted.ort }, grad: grad0, guidance },
+    { signal: loadAbort.signal, onProgress: () => loadAbort.abort() },
+  );
+  await expect(opening).rejects.toBeInstanceOf(CancelledError);
+  grad0.dispose();
+  expect(counted.live(), `${name}: ORT sessions left open by a cancelled load`).toBe(0);
+  expect(tf.memory().numTensors, `${name}: tfjs tensors left by a cancelled load`).toBe(tensors0);
+
+  const grad = new TfjsOps();
+  const engine = await open(pack, { forward: { kind: "onnx", ort: counted.ort }, grad, guidance }, {});
+  try {
+    await run(engine);
+    const baseline = { tensors: tf.memory().numTensors, sessions: counted.live() };
+    expect(baseline.sessions).toBeGreaterThan(0);
+    const rows = await cancelAtEach((opts) => run(engine, opts), baseline, counted);
+    console.info(
+      `${name}, guidance on ${guidance}: baseline ${baseline.tensors} tensors, ${baseline.sessions} ORT sessions; after cancel at\n  ${rows.join("\n  ")}`,
+    );
+    await run(engine);
+    expect(tf.memory().numTensors).toBe(baseline.tensors);
+    expect(counted.live()).toBe(baseline.sessions);
+  } finally {
+    await engine.dispose();
+    grad.dispose();
+  }
+  expect(counted.live()).toBe(0);
+  expect(tf.memory().numTensors).toBe(tensors0);
+}
+
 describe("cancel at every phase releases memory (Node engine, default pack)", () => {
   it("while loading, and at each phase of a guided V2A job: tfjs tensors and ORT sessions back to baseline", {
     timeout: 600_000,
@@ -125,28 +216,9 @@ describe("cancel at every phase releases memory (Node engine, default pack)", ()
       expect(baseline.sessions).toBeGreaterThan(0);
 
       // 3. cancel at each point
-      const rows: string[] = [];
-      for (const [label, at] of POINTS) {
-        const ac = new AbortController();
-        let hit = false;
-        const run = runAudioTask(engine, request(), {
-          signal: ac.signal,
-          onEvent: (e) => {
-            if (!hit && at(e)) {
-              hit = true;
-              ac.abort();
-            }
-          },
-        });
-        await expect(run, `cancelled at ${label}`).rejects.toBeInstanceOf(CancelledError);
-        expect(hit, `the job reached ${label}`).toBe(true);
-        const now = { tensors: tf.memory().numTensors, sessions: counted.live() };
-        rows.push(`${label}: ${now.tensors} tensors, ${now.sessions} sessions`);
-        expect(now.tensors, `tfjs tensors after a cancel at ${label}`).toBe(baseline.tensors);
-        expect(now.sessions, `ORT sessions after a cancel at ${label}`).toBe(baseline.sessions);
-      }
+      const rows = await cancelAtEach((opts) => runAudioTask(engine, request(), opts), baseline, counted);
       console.info(
-        `baseline ${baseline.tensors} tensors, ${baseline.sessions} ORT sessions; after cancel at\n  ${rows.join("\n  ")}`,
+        `V2A: baseline ${baseline.tensors} tensors, ${baseline.sessions} ORT sessions; after cancel at\n  ${rows.join("\n  ")}`,
       );
 
       // 4. the engine still works, and leaves nothing behind either
@@ -162,4 +234,38 @@ describe("cancel at every phase releases memory (Node engine, default pack)", ()
     expect(counted.live()).toBe(0);
     expect(tf.memory().numTensors).toBe(tensors0);
   });
+  // The V2A test above guides on tfjs; these run every task on both guidance executors (ORT's guidance graph is
+  // one more session, built on the first guided step, and a cancel must not wait for that build).
+  const TASKS = [
+    {
+      task: "V2A",
+      run: (guidance: EngineExecutors["guidance"]) =>
+        cancelTask("V2A", guidance, openAudioEngine, (engine, opts) => runAudioTask(engine, request(), opts)),
+    },
+    {
+      task: "A2V",
+      run: (guidance: EngineExecutors["guidance"]) =>
+        cancelTask("A2V", guidance, openVideoEngine, (engine, opts) =>
+          runA2VTask(engine, a2vRequest({ compare: false, steps: 4, previewEvery: 2 }), opts),
+        ),
+    },
+    {
+      task: "joint",
+      run: (guidance: EngineExecutors["guidance"]) =>
+        cancelTask("joint", guidance, openJointEngine, (engine, opts) =>
+          runJointTask(engine, jointRequest({ compare: false, previewEvery: 2 }), opts),
+        ),
+    },
+  ] as const;
+  for (const { task, run } of TASKS)
+    for (const guidance of ["tfjs", "onnx"] as const) {
+      if (task === "V2A" && guidance === "tfjs") continue; // the test above
+      it(
+        `while loading, and at each phase of a guided ${task} job, guidance on ${guidance}: tfjs tensors and ORT sessions back to baseline`,
+        {
+          timeout: 600_000,
+        },
+        () => run(guidance),
+      );
+    }
 });

@@ -234,9 +234,11 @@ export async function runA2VTask(
     // # 6. decode, chunk by chunk
     emit({ type: "phase", phase: "decoding", run });
     const video = await engine.decode(r.latent, geo.latentShape, req.decodeChunk ?? DEFAULT_A2V.decodeChunk);
+    check(); // a cancel during the last phases ends the job too (test/reliability/cancel-memory.test.ts)
     // # 7. ImageBind scores of the output (the same frames and clips the aligner sees)
     emit({ type: "phase", phase: "scoring", run });
     const eVideo = await engine.encoders.embedVideo({ ...video, fps: geo.fps }, geo.clips);
+    check();
     const scores = bindScoresOf({ vision: eVideo, audio: cond.embedding, text: eText });
     const loss = alignmentLoss(targets, eVideo);
     runs[run] = { frames: video.data, scores, loss, lossCurve: r.lossCurve, promptNorm: r.promptNorm };

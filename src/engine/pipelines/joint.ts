@@ -290,10 +290,12 @@ export async function runJointTask(
     const waveform = (await ae.decode(state.audio.latent, ageo.latentShape))
       .subarray(0, ageo.outputLength)
       .slice();
+    check(); // a cancel during the last phases ends the job too (test/reliability/cancel-memory.test.ts)
     // # 7. scores and the triangle loss of the outputs
     emit({ type: "phase", phase: "scoring", run });
     const eVideo = await ve.encoders.embedVideo({ ...video, fps: geo.fps }, geo.clips);
     const eAudio = await ae.encoders.embedAudio(waveform, durationS);
+    check();
     const scores = bindScoresOf({ audio: eAudio, vision: eVideo, text: eText });
     const loss = triangleLoss(w, eText, eAudio, eVideo);
     const promptNorms: JointRunResult["promptNorms"] = {};
