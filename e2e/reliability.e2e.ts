@@ -82,9 +82,8 @@ describe("GPU device lost mid-job", () => {
 /**
  * Issue 11 item 4, the gallery's IndexedDB writes (src/ui/studio/gallery-db.ts, the module the studio uses, served
  * by a Vite dev server so the page can import it): a reload while a save is in flight leaves either the old entry
- * with its old media or the complete new one, never a mix. (Quota exceeded is not tested here: this Chromium
- * ignores CDP's Storage.overrideQuotaForOrigin, so no real QuotaExceededError can be provoked; see
- * docs/reliability.md.)
+ * with its old media or the complete new one, never a mix. (Quota exceeded, with a real QuotaExceededError from
+ * CDP's Storage.overrideQuotaForOrigin, is e2e/quota.e2e.ts.)
  */
 /** The gallery module as the dev server serves it. */
 const MODULE = "/src/ui/studio/gallery-db.ts";

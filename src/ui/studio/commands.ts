@@ -52,6 +52,8 @@ export interface StudioCommands {
   listen(task: StudioTaskId, run: RunName): void;
   toggleListen(task: StudioTaskId): void;
   exportResult(resultId: string, kind: ExportKind, run?: RunName): Promise<void>;
+  /** Stores an open result in the gallery again (after a failed save, e.g. once storage has room). */
+  saveResult(resultId: string): Promise<void>;
   loadGallery(): Promise<void>;
   openEntry(id: string): Promise<void>;
   deleteEntry(id: string): Promise<void>;
@@ -340,6 +342,11 @@ export function createStudioCommands(commands: Commands, store: StudioStore, db:
       } catch (e) {
         apply((s) => R.setExport(s, r.task, { status: "failed", what: kind, error: message(e) }));
       }
+    },
+
+    saveResult: async (resultId) => {
+      const r = result(resultId);
+      if (r && r.saved !== "saving") await saveToGallery(r);
     },
 
     loadGallery: async () => {

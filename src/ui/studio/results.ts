@@ -184,6 +184,6 @@ export function saveFailureMessage(e: unknown): string {
   const code = (e as { code?: unknown } | null)?.code;
   const text = e instanceof Error ? e.message : String(e);
   if (name === "QuotaExceededError" || code === 22 || /quota/i.test(text))
-    return "Not saved: this browser's storage for the studio is full. Export the result now (it stays open in this tab), then delete gallery entries or installed packs to make room.";
-  return `Not saved to the gallery (${text}). The result stays open in this tab: export it to keep it.`;
+    return "Not saved: this browser's storage for the studio is full. Export the result now (it stays open in this tab), then delete gallery entries or installed packs to make room and press Save again.";
+  return `Not saved to the gallery (${text}). The result stays open in this tab: export it to keep it, or press Save again.`;
 }

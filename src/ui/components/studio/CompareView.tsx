@@ -129,9 +129,12 @@ export function CompareView({ task }: { task: StudioTaskId }) {
         </span>
       </div>
       {result.saved === "failed" && result.saveError && (
-        <p role="alert" className="error" data-testid="save-error">
-          {result.saveError}
-        </p>
+        <div role="alert" className="error" data-testid="save-error">
+          <p>{result.saveError}</p>
+          <button type="button" onClick={() => void studio.saveResult(result.id)} data-action="save-again">
+            Save again
+          </button>
+        </div>
       )}
       <p className="prompt-used">
         Prompt{result.autoPrompt ? " (automatic)" : ""}: <q>{result.prompt}</q>
