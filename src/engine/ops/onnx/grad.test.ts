@@ -2,7 +2,10 @@
  * The emitted backward (OnnxGradTracer, run by onnxruntime-node) against tfjs autodiff on the same `Ops`
  * programs: for L = Σ y·R with a fixed random R, ∂L/∂x of every float input must agree. The programs are the
  * executor-parity set (every primitive) plus cases aimed at adjoint corner cases (broadcast operands on both
- * sides, grouped/strided/dilated convs whose floor drops input, ties in max, both matmul operands variable).
+ * sides, grouped/strided/dilated convs whose floor drops input, ties in max, both matmul operands variable), and the
+ * weight adjoints training needs: conv / convTranspose weights and biases, layerNorm affine and attention bias
+ * passed as variables, trainable `Param`s read through `param()`/`linear()` against tfjs variableGrads, and the
+ * grouped conv filter gradient (tfjs has no grouped conv) against central differences.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
@@ -131,6 +134,82 @@ const gradPrograms: Program[] = [
       ); // [1,2,7,4]
       return ops.slice(ops.exp(ops.mul(c, 0.3)), 2, 1, 6);
     },
+  },
+  {
+    name: "conv weights and biases as variables: grouped strided 1d, padded dilated 2d, 3d patch stem",
+    inputs: [
+      { name: "x1", shape: [2, 4, 12], data: randn(96, 41) },
+      { name: "w1", shape: [6, 4, 3], data: randn(72, 42, 0.3) },
+      { name: "b1", shape: [6], data: randn(6, 43) },
+      { name: "x2", shape: [2, 3, 7, 6], data: randn(252, 44) },
+      { name: "w2", shape: [4, 3, 3, 3], data: randn(108, 45, 0.3) },
+      { name: "b2", shape: [4], data: randn(4, 46) },
+      { name: "x3", shape: [2, 3, 2, 8, 8], data: randn(768, 47) },
+      { name: "w3", shape: [5, 3, 2, 4, 4], data: randn(480, 48, 0.2) },
+    ],
+    run: (ops, [x1, w1, b1, x2, w2, b2, x3, w3]) => {
+      // tfjs has no strided dilated conv, so strides and dilations are exercised separately
+      // (tfjs has no grouped conv: groups are checked against central differences below)
+      const y1 = ops.conv(x1, w1, b1, { stride: 3, padding: [[1, 0]] }); // [2, 6, 4]
+      const y2 = ops.conv(x2, w2, b2, { padding: 2, dilation: 2 }); // [2, 4, 7, 6]
+      const y3 = ops.conv(x3, w3, null, { stride: [2, 4, 4] }); // [2, 5, 1, 2, 2]
+      return ops.concat(
+        [
+          ops.reshape(ops.tanh(y1), [2, -1]),
+          ops.reshape(ops.mul(y2, y2), [2, -1]),
+          ops.reshape(ops.sigmoid(y3), [2, -1]),
+        ],
+        1,
+      );
+    },
+  },
+  {
+    name: "strided conv2d whose floor drops input, weight variable",
+    inputs: [
+      { name: "x", shape: [3, 4, 9, 7], data: randn(756, 51) },
+      { name: "w", shape: [6, 4, 3, 2], data: randn(144, 52, 0.3) },
+      { name: "b", shape: [6], data: randn(6, 53) },
+    ],
+    run: (ops, [x, w, b]) => ops.tanh(ops.conv(x, w, b, { stride: [2, 3], padding: 1 })),
+  },
+  {
+    name: "convTranspose2d weight and bias as variables",
+    inputs: [
+      { name: "z", shape: [1, 3, 4, 5], data: randn(60, 61) },
+      { name: "ct", shape: [3, 4, 3, 3], data: randn(108, 62, 0.3) },
+      { name: "cb", shape: [4], data: randn(4, 63) },
+    ],
+    run: (ops, [z, ct, cb]) =>
+      ops.tanh(ops.convTranspose(z, ct, cb, { stride: 2, padding: 1, outputPadding: 1 })),
+  },
+  {
+    name: "convTranspose1d weight as a variable (HiFi-GAN upsampler)",
+    inputs: [
+      { name: "z1", shape: [2, 3, 6], data: randn(36, 64) },
+      { name: "ct1", shape: [3, 2, 8], data: randn(48, 65, 0.3) },
+    ],
+    run: (ops, [z1, ct1]) => ops.tanh(ops.convTranspose(z1, ct1, null, { stride: 4, padding: 2 })),
+  },
+  {
+    name: "layerNorm affine as variables",
+    inputs: [
+      { name: "t", shape: [2, 4, 5], data: randn(40, 71) },
+      { name: "lw", shape: [5], data: randn(5, 66) },
+      { name: "lb", shape: [5], data: randn(5, 67) },
+    ],
+    run: (ops, [t, lw, lb]) => {
+      const ln = ops.layerNorm(t, lw, lb, 1e-5);
+      return ops.mul(ln, ln);
+    },
+  },
+  {
+    name: "attention bias as a variable",
+    inputs: [
+      { name: "q", shape: [1, 2, 3, 4], data: randn(24, 68) },
+      { name: "kv", shape: [1, 2, 5, 4], data: randn(40, 69) },
+      { name: "ab", shape: [1, 1, 3, 5], data: randn(15, 70) },
+    ],
+    run: (ops, [q, kv, ab]) => ops.attention(q, kv, ops.tanh(kv), { scale: 0.5, bias: ab }),
   },
 ];
 
@@ -273,11 +352,111 @@ describe("ONNX backward (OnnxGradTracer) equals tfjs autodiff", () => {
     expect(() => gt.gradients(gt.sum(y, 0), [x, b])).toThrow(/other than its input/);
   });
 
-  it("refuses a gradient through a frozen weight, naming it", () => {
+  it("trainable params are graph inputs named by their key; their gradients equal tfjs variableGrads", async () => {
+    // linear weight/bias, a gathered embedding table, a layerNorm affine, a conv weight/bias and a bare param,
+    // all read through `param(p)` as model code reads them
+    const lin = param([6, 4], 301);
+    const linB = param([6], 302);
+    const table = param([9, 4], 303);
+    const lnW = param([6], 304);
+    const lnB = param([6], 305);
+    const cw = param([3, 2, 3], 306);
+    const cb = param([3], 307);
+    const scale = param([1], 308);
+    const frozenW = param([6, 6], 309); // not in the trainable set: an initializer
+    const trainable = [lin, linB, table, lnW, lnB, cw, cb, scale];
+    const ids = Int32Array.from([3, 0, 3, 8, 1, 5]);
+    const x0 = randn(2 * 3 * 4, 310);
+    const r = randn(2 * 3 * 6 + 2 * 3 * 5, 311);
+    const program = <T>(ops: Ops<T>, x: T, idx: T): T => {
+      const e = ops.add(x, ops.gather(ops.param(table), idx, 0)); // [2, 3, 4]
+      let h = ops.linear(ops.tanh(e), lin, linB); // [2, 3, 6]
+      h = ops.layerNorm(h, ops.param(lnW), ops.param(lnB), 1e-5);
+      h = ops.linear(h, frozenW, null);
+      const c = ops.conv(ops.reshape(h, [2, 2, 9]), ops.param(cw), ops.param(cb), { stride: 2, padding: 1 });
+      const y = ops.concat(
+        [ops.reshape(ops.mul(h, ops.param(scale)), [-1]), ops.reshape(ops.tanh(c), [-1])],
+        0,
+      );
+      return ops.sum(ops.mul(y, ops.constant(r, [r.length])), 0);
+    };
+
+    const tops = new TfjsOps({ trainable: true });
+    const vars = trainable.map((p) => tops.param(p) as tf.Variable);
+    const xT = tf.tensor(x0, [2, 3, 4]);
+    const idT = tf.tensor(ids, [2, 3], "int32");
+    const { value, grads } = tf.variableGrads(() => program(tops, xT, idT) as tf.Scalar, vars);
+    const refLoss = (await value.data())[0];
+    const ref = await Promise.all(vars.map(async (v) => Float32Array.from(await grads[v.name].data())));
+    tf.dispose([value, ...Object.values(grads), xT, idT]);
+    tops.dispose();
+
+    const gt = new OnnxGradTracer(new OnnxEmitter(), { params: new Set(trainable) });
+    const loss = program(gt, gt.input("x", [2, 3, 4]), gt.input("ids", [2, 3], { dtype: "int32" }));
+    const seen = gt.paramInputs();
+    expect(seen.map(([p]) => p).sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+      [...trainable].sort((a, b) => a.name.localeCompare(b.name)),
+    );
+    const gs = gt.gradients(
+      loss,
+      trainable.map((p) => gt.param(p)),
+    );
+    gt.emitter.output("loss", loss);
+    gs.forEach((g, k) => {
+      gt.emitter.output(`grad${k}`, g);
+    });
+    const session = await createSession(ort, gt.emitter.build());
+    const feeds: Record<string, { data: Float32Array | Int32Array; shape: readonly number[] }> = {
+      x: { data: x0, shape: [2, 3, 4] },
+      ids: { data: ids, shape: [2, 3] },
+    };
+    for (const p of trainable) feeds[p.name] = { data: p.values(), shape: p.shape };
+    expect(session.inputNames).not.toContain(frozenW.name);
+    const res = await runSession(ort, session, feeds);
+    await session.release();
+    expect(Math.abs(res.loss.data[0] - refLoss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(refLoss)));
+    for (let k = 0; k < trainable.length; k++) {
+      const scale = Math.max(1e-3, ...ref[k].map(Math.abs));
+      expect(maxAbsDiff(res[`grad${k}`].data as Float32Array, ref[k]) / scale).toBeLessThan(1e-5);
+      expect(scale).toBeGreaterThan(1e-3);
+    }
+  });
+
+  it("conv filter gradient (strided, padded, grouped) equals central differences of the forward", async () => {
+    // L = Σ R·conv(x, W) is linear in W, so a central difference is exact up to float32 rounding.
+    const x0 = randn(2 * 4 * 11, 33);
+    const w0 = randn(6 * 2 * 3, 34, 0.3);
+    const opts = { stride: 2, padding: [[2, 0]] as [number, number][], groups: 2 };
+    const em = new OnnxEmitter();
+    const yShape = em.conv(em.input("x", [2, 4, 11]), em.input("w", [6, 2, 3]), null, opts).shape;
+    const r = randn(
+      yShape.reduce((a, b) => a * b, 1),
+      35,
+    );
+    const lossOf = <T>(ops: Ops<T>, x: T, w: T) =>
+      ops.sum(ops.mul(ops.conv(x, w, null, opts), ops.constant(r, yShape)), [0, 1, 2]);
     const gt = new OnnxGradTracer(new OnnxEmitter());
-    const x = gt.input("x", [1, 2, 5], { grad: true });
-    const w = gt.input("w", [3, 2, 3], { grad: true });
-    expect(() => gt.conv(x, w, null)).toThrow(/conv weight/);
+    const x = gt.input("x", [2, 4, 11]);
+    const w = gt.input("w", [6, 2, 3], { grad: true });
+    const loss = lossOf(gt, x, w);
+    const [gw] = gt.gradients(loss, [w]);
+    gt.emitter.output("g", gw);
+    gt.emitter.output("loss", loss);
+    const s = await createSession(ort, gt.emitter.build());
+    const at = async (v: Float32Array) =>
+      runSession(ort, s, { x: { data: x0, shape: [2, 4, 11] }, w: { data: v, shape: [6, 2, 3] } });
+    const g = (await at(w0)).g.data;
+    const fd = new Float32Array(w0.length);
+    for (let i = 0; i < w0.length; i++) {
+      const p = Float32Array.from(w0);
+      const m = Float32Array.from(w0);
+      p[i] += 0.5;
+      m[i] -= 0.5;
+      fd[i] = (await at(p)).loss.data[0] - (await at(m)).loss.data[0];
+    }
+    await s.release();
+    expect(maxAbsDiff(g, fd)).toBeLessThan(1e-4);
+    expect(Math.max(...fd.map(Math.abs))).toBeGreaterThan(0.1);
   });
 
   it("inputs the loss does not depend on get zero gradients", async () => {

@@ -12,8 +12,13 @@
  *   const [dx] = gt.gradients(loss, [x]);
  *   gt.emitter.output("loss", loss); gt.emitter.output("grad", dx);
  *
- * Scope: gradients with respect to graph inputs only. Weights are frozen (the aligner never trains them), so a
- * conv weight, norm affine or attention bias that needs a gradient is refused by name rather than silently zeroed.
+ * Scope: gradients with respect to graph inputs. Weights are frozen initializers by default (the aligner never
+ * trains them). For training (tools/train, `executor: "ort"`), `params` names the trainable parameters: each
+ * becomes a differentiable graph INPUT named by its key (`p.name`), so the session is built once and the current
+ * weights are fed every step, and `paramInputs()` lists the ones the forward read. Weight adjoints: linear
+ * weight/bias, conv weight/bias (the filter gradient is a Conv with the batch and channel roles swapped),
+ * convTranspose weight/bias, layerNorm affine, attention bias, a gathered parameter table (ScatterND add), and
+ * any parameter that reaches the graph through the elementwise/layout primitives.
  * The adjoints follow tfjs's gradient conventions where there is a choice (max/maximum/minimum tie-breaking), so
  * the two executors agree on the same program. `checkpoint` records its body like any other code: ONNX Runtime
  * plans the graph's memory as a whole.
@@ -57,6 +62,8 @@ export interface GradTracerOptions {
    * of one more forward of every checkpointed body.
    */
   recompute?: boolean;
+  /** Parameters to differentiate: `param(p)` for these is a graph input named `p.name` (which must be unique). */
+  params?: ReadonlySet<Param>;
 }
 
 export class OnnxGradTracer implements Ops<GSym> {
@@ -65,12 +72,20 @@ export class OnnxGradTracer implements Ops<GSym> {
   private readonly recompute: boolean;
   /** >0 while a checkpoint body is being recorded without a tape. */
   private untaped = 0;
+  private readonly trainable: ReadonlySet<Param>;
+  private readonly paramSyms = new Map<Param, GSym>();
 
   constructor(
     readonly emitter: OnnxEmitter,
     opts: GradTracerOptions = {},
   ) {
     this.recompute = opts.recompute ?? false;
+    this.trainable = opts.params ?? new Set();
+  }
+
+  /** The trainable parameters the traced code read (graph inputs named `p.name`), in first-use order. */
+  paramInputs(): [Param, GSym][] {
+    return [...this.paramSyms];
   }
 
   /** A graph input; `grad: true` makes it a differentiation variable. */
@@ -156,7 +171,14 @@ export class OnnxGradTracer implements Ops<GSym> {
     return x.dtype;
   }
   param(p: Param): GSym {
-    return this.wrap(this.emitter.param(p), false);
+    if (!this.trainable.has(p)) return this.wrap(this.emitter.param(p), false);
+    let s = this.paramSyms.get(p);
+    if (!s) {
+      if (!p.name) throw new Error("OnnxGradTracer: a trainable parameter needs a name (its graph input)");
+      s = this.input(p.name, p.shape, { grad: true });
+      this.paramSyms.set(p, s);
+    }
+    return s;
   }
   constant(data: Float32Array | Int32Array, shape: Shape): GSym {
     return this.wrap(this.emitter.constant(data, shape), false);
@@ -334,60 +356,119 @@ export class OnnxGradTracer implements Ops<GSym> {
   }
   linear(x: GSym, weight: Param, bias: Param | null): GSym {
     const em = this.emitter;
-    // y = x·Wᵀ + b with W [out, in] frozen: ∂x = g·W (the same fp32/fp16 initializer the forward reads).
-    return this.rec(em.linear(x, weight, bias), [x], (g) => [em.matmul(g, em.param(weight))]);
-  }
-  conv(x: GSym, w: GSym, b: GSym | null, opts: ConvOptions = {}): GSym {
-    frozen("conv weight", w);
-    if (b) frozen("conv bias", b);
-    const em = this.emitter;
-    const y = em.conv(x, w, b, opts);
-    return this.rec(y, [x, w, b], (g) => {
-      const dims = x.shape.length - 2;
-      const stride = perDim(opts.stride, dims, 1);
-      const dilation = perDim(opts.dilation, dims, 1);
-      const pads = convPads(opts.padding, dims);
-      const k = w.shape.slice(2);
-      // ConvTranspose gives (g−1)·s + (k−1)·d + 1 − pads; output_padding restores what the conv's floor dropped.
-      const outPad = x.shape
-        .slice(2)
-        .map(
-          (l, i) =>
-            l - ((g.shape[2 + i] - 1) * stride[i] + (k[i] - 1) * dilation[i] + 1 - pads[i][0] - pads[i][1]),
-        );
-      const dx = em.raw(
-        "ConvTranspose",
-        [g, w],
-        { shape: x.shape, dtype: "float32" },
-        {
-          kernel_shape: { kind: "ints", v: k },
-          strides: { kind: "ints", v: stride },
-          dilations: { kind: "ints", v: dilation },
-          group: { kind: "int", v: opts.groups ?? 1 },
-          pads: { kind: "ints", v: [...pads.map((p) => p[0]), ...pads.map((p) => p[1])] },
-          output_padding: { kind: "ints", v: outPad },
-        },
-      );
-      return [dx, null, null];
+    if (!this.trainable.has(weight) && !(bias && this.trainable.has(bias)))
+      // y = x·Wᵀ + b with W [out, in] frozen: ∂x = g·W (the same fp32/fp16 initializer the forward reads).
+      return this.rec(em.linear(x, weight, bias), [x], (g) => [em.matmul(g, em.param(weight))]);
+    const w = this.param(weight);
+    const b = bias ? this.param(bias) : null;
+    const [n, k] = weight.shape;
+    const y0 = em.matmul(x, em.transpose(w, [1, 0]));
+    return this.rec(b ? em.add(y0, b) : y0, [x, w, b], (g) => {
+      // ∂W = gᵀ·x and ∂b = Σ g over the rows of x flattened to [M, in]
+      const g2 = em.reshape(g, [-1, n]);
+      return [
+        x.needsGrad ? em.matmul(g, w) : null,
+        w.needsGrad ? em.matmul(em.transpose(g2, [1, 0]), em.reshape(x, [-1, k])) : null,
+        b?.needsGrad ? em.sum(g2, [0]) : null,
+      ];
     });
   }
+  conv(x: GSym, w: GSym, b: GSym | null, opts: ConvOptions = {}): GSym {
+    const em = this.emitter;
+    const y = em.conv(x, w, b, opts);
+    return this.rec(y, [x, w, b], (g) => [
+      x.needsGrad ? this.convInputGrad(x, w, g, opts) : null,
+      w.needsGrad ? this.convFilterGrad(x, g, w.shape, opts) : null,
+      b?.needsGrad ? this.biasGrad(g) : null,
+    ]);
+  }
+
+  /** Σ g over every axis but the channels: the gradient of a conv bias [O]. */
+  private biasGrad(g: Sym): Sym {
+    return this.emitter.sum(
+      g,
+      g.shape.map((_, i) => i).filter((i) => i !== 1),
+      false,
+    );
+  }
+
+  /**
+   * ∂W of y = conv(x, W) for W [O, C/G, ...k]: ∂W[o, c, κ] = Σ_n Σ_s g[n, o, s]·x_pad[n, c, s·stride + κ·dilation],
+   * itself a conv in which the batch and channel roles swap — x as [C/G, G·N, ...] (batch C/G, input channels
+   * G·N), g as the weight [G·Og, N, ...s'], group G, strides = the conv's dilations, dilations = its strides, the
+   * same pads — whose output [C/G, G·Og, ...κ'] (κ' ≥ k where the floor dropped input) is cut to k and
+   * transposed to [O, C/G, ...k].
+   */
+  private convFilterGrad(x: Sym, g: Sym, wShape: Shape, opts: ConvOptions): Sym {
+    const em = this.emitter;
+    const dims = x.shape.length - 2;
+    const groups = opts.groups ?? 1;
+    const [n, c] = x.shape;
+    const o = g.shape[1];
+    const cg = c / groups;
+    const og = o / groups;
+    const sp = [...Array(dims).keys()].map((i) => i + 3);
+    const xs = em.reshape(
+      em.transpose(em.reshape(x, [n, groups, cg, ...x.shape.slice(2)]), [2, 1, 0, ...sp]),
+      [cg, groups * n, ...x.shape.slice(2)],
+    );
+    const gs = em.reshape(
+      em.transpose(em.reshape(g, [n, groups, og, ...g.shape.slice(2)]), [1, 2, 0, ...sp]),
+      [groups * og, n, ...g.shape.slice(2)],
+    );
+    let dw = em.conv(xs, gs, null, {
+      stride: perDim(opts.dilation, dims, 1),
+      dilation: perDim(opts.stride, dims, 1),
+      padding: convPads(opts.padding, dims),
+      groups,
+    });
+    for (let i = 0; i < dims; i++) dw = em.slice(dw, 2 + i, 0, wShape[2 + i]);
+    return em.transpose(dw, [1, 0, ...sp.map((a) => a - 1)]);
+  }
+
+  private convInputGrad(x: Sym, w: Sym, g: Sym, opts: ConvOptions): Sym {
+    const em = this.emitter;
+    const dims = x.shape.length - 2;
+    const stride = perDim(opts.stride, dims, 1);
+    const dilation = perDim(opts.dilation, dims, 1);
+    const pads = convPads(opts.padding, dims);
+    const k = w.shape.slice(2);
+    // ConvTranspose gives (g−1)·s + (k−1)·d + 1 − pads; output_padding restores what the conv's floor dropped.
+    const outPad = x.shape
+      .slice(2)
+      .map(
+        (l, i) =>
+          l - ((g.shape[2 + i] - 1) * stride[i] + (k[i] - 1) * dilation[i] + 1 - pads[i][0] - pads[i][1]),
+      );
+    return em.raw(
+      "ConvTranspose",
+      [g, w],
+      { shape: x.shape, dtype: "float32" },
+      {
+        kernel_shape: { kind: "ints", v: k },
+        strides: { kind: "ints", v: stride },
+        dilations: { kind: "ints", v: dilation },
+        group: { kind: "int", v: opts.groups ?? 1 },
+        pads: { kind: "ints", v: [...pads.map((p) => p[0]), ...pads.map((p) => p[1])] },
+        output_padding: { kind: "ints", v: outPad },
+      },
+    );
+  }
   convTranspose(x: GSym, w: GSym, b: GSym | null, opts: ConvTransposeOptions = {}): GSym {
-    frozen("convTranspose weight", w);
-    if (b) frozen("convTranspose bias", b);
     const em = this.emitter;
     return this.rec(em.convTranspose(x, w, b, opts), [x, w, b], (g) => {
       const dims = x.shape.length - 2;
-      // The adjoint of a transposed conv is the conv with the same weight ([C_in, C_out, k] = [O, C, k]).
-      const dx = em.conv(g, w, null, {
-        stride: perDim(opts.stride, dims, 1),
-        padding: perDim(opts.padding, dims, 0),
-      });
-      return [dx, null, null];
+      // The adjoint of a transposed conv is the conv with the same weight ([C_in, C_out, k] = [O, C, k]) from g
+      // to x, so ∂W is that conv's filter gradient with g as its input and x as its output gradient.
+      const conv = { stride: perDim(opts.stride, dims, 1), padding: perDim(opts.padding, dims, 0) };
+      return [
+        x.needsGrad ? em.conv(g, w, null, conv) : null,
+        w.needsGrad ? this.convFilterGrad(g, x, w.shape, conv) : null,
+        b?.needsGrad ? this.biasGrad(g) : null,
+      ];
     });
   }
   layerNorm(x: GSym, weight: GSym | null, bias: GSym | null, eps: number, axis = -1): GSym {
-    if (weight) frozen("layerNorm weight", weight);
-    if (bias) frozen("layerNorm bias", bias);
     const em = this.emitter;
     const a = normAxis(axis, x.shape.length);
     const axes = [...Array(x.shape.length - a).keys()].map((i) => i + a);
@@ -397,27 +478,36 @@ export class OnnxGradTracer implements Ops<GSym> {
       const r = em.pow(em.add(em.mean(em.mul(xc, xc), axes, true), eps), -0.5);
       const xh = em.mul(xc, r);
       const gh = weight ? em.mul(g, weight) : g;
-      const inner = em.sub(
-        em.sub(gh, em.mean(gh, axes, true)),
-        em.mul(xh, em.mean(em.mul(gh, xh), axes, true)),
-      );
-      return [em.mul(inner, r), null, null];
+      const dx = () => {
+        const inner = em.sub(
+          em.sub(gh, em.mean(gh, axes, true)),
+          em.mul(xh, em.mean(em.mul(gh, xh), axes, true)),
+        );
+        return em.mul(inner, r);
+      };
+      return [
+        x.needsGrad ? dx() : null,
+        weight?.needsGrad ? this.unbroadcast(em.mul(g, xh), weight.shape) : null,
+        bias?.needsGrad ? this.unbroadcast(g, bias.shape) : null,
+      ];
     });
   }
   attention(q: GSym, k: GSym, v: GSym, opts: AttentionOptions<GSym>): GSym {
-    if (opts.bias) frozen("attention bias", opts.bias);
     const em = this.emitter;
+    const bias = opts.bias ?? null;
     // The emitter's own decomposition, spelled out so the backward can reuse the probabilities P.
     let s = em.mul(em.matmul(q, this.swapLast(k)), opts.scale);
     if (opts.bias) s = em.add(s, opts.bias);
     const p = em.softmax(s, -1);
-    return this.rec(em.matmul(p, v), [q, k, v], (g) => {
+    return this.rec(em.matmul(p, v), [q, k, v, bias], (g) => {
       const gp = em.matmul(g, this.swapLast(v));
-      const gs = em.mul(em.mul(p, em.sub(gp, em.sum(em.mul(gp, p), -1, true))), opts.scale);
+      const gb = em.mul(p, em.sub(gp, em.sum(em.mul(gp, p), -1, true))); // ∂ of the biased scores
+      const gs = em.mul(gb, opts.scale);
       return [
         q.needsGrad ? this.unbroadcast(em.matmul(gs, k), q.shape) : null,
         k.needsGrad ? this.unbroadcast(em.matmul(this.swapLast(gs), q), k.shape) : null,
         v.needsGrad ? this.unbroadcast(em.matmul(this.swapLast(p), g), v.shape) : null,
+        bias?.needsGrad ? this.unbroadcast(gb, bias.shape) : null,
       ];
     });
   }
@@ -552,10 +642,3 @@ const ZERO = Float32Array.of(0);
 /** ONNX TensorProto.DataType INT64 (ScatterND indices). */
 const INT64 = 7;
 const NO_GRAD: GSym = { name: "", shape: [], dtype: "float32", needsGrad: false };
-
-function frozen(what: string, t: GSym): void {
-  if (t.needsGrad)
-    throw new Error(
-      `OnnxGradTracer: a gradient through a ${what} is not supported (weights are frozen; differentiate inputs only)`,
-    );
-}
