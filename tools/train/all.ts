@@ -13,7 +13,8 @@
  * smoke run; use it with --root), --root DIR (default .cache/train; jobs, logs and data caches of a smoke run
  * stay apart from the real run), --only job,job (run just these), --install, --finish-by HH:MM (UTC; every job
  * gets a share of its track's time left and FINISHES at its deadline with the step it reached, its learning
- * rate annealed on the wall clock; 3 min are kept for the pack). A finished job (done.json) is skipped; an interrupted
+ * rate annealed on the wall clock; 3 min are kept for the pack), --executor tfjs|ort (ort: jobs with a graphLoss
+ * run each step as one ONNX Runtime graph, the others stay on tfjs; docs/training.md), --ort-threads N. A finished job (done.json) is skipped; an interrupted
  * one resumes from its checkpoint, so re-running the same command continues where it stopped. Each job logs to
  * .cache/train/logs/<job>.log; this script writes .cache/train/run.json (status and wall time of every job).
  */
@@ -98,6 +99,10 @@ const scale = f.num("scale", 1);
 const only = f.str("only", "").split(",").filter(Boolean);
 /** --finish-by HH:MM (UTC, today) or an ISO time: every job gets a deadline (see `deadlineOf`). */
 const finishBy = parseFinishBy(f.str("finish-by", ""));
+// --executor ort: jobs that have a graphLoss train as one ONNX Runtime graph per step (trainer.ts); the others
+// stay on tfjs. Passed to the children as TRAIN_EXECUTOR (and --ort-threads as TRAIN_ORT_THREADS).
+const executor = f.str("executor", "");
+const ortThreads = f.str("ort-threads", "");
 /** Minutes kept free before --finish-by for building the pack. */
 const PACK_RESERVE_MS = 3 * 60_000;
 
@@ -144,6 +149,8 @@ function run(script: string, args: string[], log: string, deadline: number | nul
     const out = createWriteStream(log, { flags: "a" });
     const env: NodeJS.ProcessEnv = { ...process.env, TRAIN_ROOT: ROOT };
     if (deadline !== null) env.TRAIN_DEADLINE_MS = String(deadline);
+    if (executor) env.TRAIN_EXECUTOR = executor;
+    if (ortThreads) env.TRAIN_ORT_THREADS = ortThreads;
     const child = spawn(process.execPath, ["tools/run.mjs", `tools/train/${script}`, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
       env,

@@ -1,6 +1,9 @@
 /**
  * Step-time benchmark of every training job's model at its training batch (fwd + bwd + AdamW), to size the
  * full run: node tools/run.mjs tools/train/step-bench.ts [--only name] [--iters 3]
+ *
+ * Reports wall seconds and CPU seconds (process.cpuUsage: user + system, so a loaded machine does not inflate
+ * it) per step, split into forward only, forward + backward, and the AdamW update.
  */
 import { ClapTextModelWithProjection } from "../../src/engine/models/clap/model.js";
 import { CLIPTextModel } from "../../src/engine/models/clip/model.js";
@@ -40,18 +43,37 @@ async function bench(name: string, model: object, loss: (ops: TfjsOps) => tf.Sca
     if (t instanceof tf.Variable && !p.buffer) vars.set(p.name, t);
   }
   const opt = new AdamW();
-  const times: number[] = [];
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const tot = { wall: 0, cpu: 0, fwd: 0, fwdCpu: 0, bwdCpu: 0, optCpu: 0 };
   for (let i = 0; i <= iters; i++) {
     const t0 = performance.now();
+    const c0 = cpu();
+    const fv = tf.tidy(() => loss(ops));
+    await fv.data();
+    fv.dispose();
+    const c1 = cpu();
+    const t1 = performance.now();
     const { value, grads } = tf.variableGrads(() => loss(ops), [...vars.values()]);
     await value.data();
+    const c2 = cpu();
     opt.apply(vars, grads, 1e-4);
     tf.dispose([value, ...Object.values(grads)]);
-    if (i > 0) times.push(performance.now() - t0);
+    const c3 = cpu();
+    if (i > 0) {
+      tot.fwd += (t1 - t0) / 1000;
+      tot.fwdCpu += c1 - c0;
+      tot.wall += (performance.now() - t1) / 1000;
+      tot.cpu += c3 - c1;
+      tot.bwdCpu += c2 - c1;
+      tot.optCpu += c3 - c2;
+    }
   }
-  const ms = times.reduce((a, b) => a + b, 0) / times.length;
+  const n = iters;
   console.log(
-    `${name}: ${(countParams(model) / 1e6).toFixed(2)} M params, ${(ms / 1000).toFixed(2)} s/step, ${tf.memory().numTensors} tensors`,
+    `${name}: ${(countParams(model) / 1e6).toFixed(2)} M params, step ${(tot.wall / n).toFixed(2)} s (${(tot.cpu / n).toFixed(2)} CPU-s: fwd+bwd ${(tot.bwdCpu / n).toFixed(2)}, AdamW ${(tot.optCpu / n).toFixed(2)}); forward alone ${(tot.fwd / n).toFixed(2)} s (${(tot.fwdCpu / n).toFixed(2)} CPU-s), ${tf.memory().numTensors} tensors`,
   );
   opt.dispose();
   ops.dispose();
@@ -61,8 +83,8 @@ const A = TRAINED_AUDIOLDM;
 const S = TRAINED_STABLE_DIFFUSION;
 {
   const vae = new AutoencoderKL(A.vae);
-  const x = rn([8, 1, 64, 64]);
-  await bench("audioldm-vae b8 64x64", vae, (ops) => {
+  const x = rn([4, 1, 64, 64]);
+  await bench("audioldm-vae b4 64x64", vae, (ops) => {
     const p = vae.encode(ops, x);
     const z = ops.add(p.mean, ops.mul(p.std, rn(ops.shape(p.mean))));
     return tf.mean(tf.abs(tf.sub(vae.decode(ops, z), x))) as tf.Scalar;
@@ -100,16 +122,18 @@ const S = TRAINED_STABLE_DIFFUSION;
   );
 }
 {
+  // the job's batch of 16: 12 videos of 2 clips × 2 frames, 4 images, 16 × 2 audio clips, 16 captions
   const ib = new ImageBindModel(TRAINED_IMAGEBIND);
-  const v = rn([8, 2, 3, 2, 224, 224]);
-  const a = rn([8, 2, 1, 128, 204]);
+  const v = rn([12, 2, 3, 2, 224, 224]);
+  const im = rn([4, 3, 224, 224]);
+  const a = rn([16, 2, 1, 128, 204]);
   const ids = tf.tensor2d(
-    Array.from({ length: 8 * 77 }, (_, i) => (i % 77 === 10 ? 49407 : i % 77 < 10 ? 300 + i : 0)),
-    [8, 77],
+    Array.from({ length: 16 * 77 }, (_, i) => (i % 77 === 10 ? 49407 : i % 77 < 10 ? 300 + i : 0)),
+    [16, 77],
     "int32",
   );
-  await bench("imagebind b8x2clips", ib, (ops) => {
-    const ev = ib.embed(ops, "vision", v);
+  await bench("imagebind b16 (12 videos x2 clips + 4 images)", ib, (ops) => {
+    const ev = tf.concat([ib.embed(ops, "vision", v), ib.embed(ops, "vision", im)], 0);
     const ea = ib.embed(ops, "audio", a);
     const et = ib.embed(ops, "text", ids);
     return tf.mean(tf.add(tf.add(tf.mul(ev, ea), tf.mul(ea, et)), tf.mul(ev, et))) as tf.Scalar;
@@ -117,8 +141,8 @@ const S = TRAINED_STABLE_DIFFUSION;
 }
 {
   const vae = new AutoencoderKL(S.vae);
-  const x = rn([16, 3, 64, 64]);
-  await bench("sd-vae b16 64x64", vae, (ops) => {
+  const x = rn([4, 3, 64, 64]);
+  await bench("sd-vae b4 64x64", vae, (ops) => {
     const p = vae.encode(ops, x);
     return tf.mean(tf.abs(tf.sub(vae.decode(ops, p.mean), x))) as tf.Scalar;
   });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Linear } from "../../../src/engine/nn/layers.js";
 import { nameParams } from "../../../src/engine/ops/param.js";
-import { tf } from "../../../src/engine/ops/tfjs.js";
+import { type TfjsOps, tf } from "../../../src/engine/ops/tfjs.js";
 import { initParams } from "./params.js";
 import { cosineLr, train } from "./trainer.js";
 
@@ -31,8 +31,7 @@ function job(dir: string, steps: number, deadline?: number) {
     printEvery: 1_000_000,
     init: () => initParams(model, 3),
     batch: (step: number) => ({ step }),
-    loss: (ops: Parameters<Parameters<typeof train>[0]["loss"]>[0]) =>
-      tf.mean(tf.square(tf.sub(model.lin.forward(ops, x), target))) as tf.Scalar,
+    loss: (ops: TfjsOps) => tf.mean(tf.square(tf.sub(model.lin.forward(ops, x), target))) as tf.Scalar,
   };
 }
 
