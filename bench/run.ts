@@ -713,6 +713,41 @@ await section("memory", 0, async () => {
     },
     wasmHeapLimitMiB: 4096,
   };
+  // the ORT guidance graph's share of the denoise phase (guided − unguided) vs its measured child-process peak
+  const denoise = (e: ReturnType<typeof est>) => e.phases.find((p) => p.name === "denoise")?.totalBytes ?? 0;
+  const ortShare = (seconds: number) => {
+    const base = {
+      task: "v2a" as const,
+      seconds,
+      onnxWeights: "fp32" as const,
+      clips: Math.max(1, Math.round(seconds)),
+    };
+    return (
+      denoise(planner.estimate({ ...base, guidance: true, guidanceExecutor: "onnx" })) -
+      denoise(planner.estimate({ ...base, guidance: false }))
+    );
+  };
+  const ortDefault = results.guidance.filter((x) => x.executor.includes("default"));
+  results.memory.ortGuidance = [...new Set([g?.seconds ?? 1, SECONDS])].map((seconds) => {
+    const m = ortDefault.find((x) => x.seconds === seconds);
+    return {
+      seconds,
+      plannerMiB: ortShare(seconds) / MiB,
+      measuredMiB: m ? m.peakRssMiB - m.rssBeforeMiB : null,
+    };
+  });
+  const ortReal = planner.estimate({
+    task: "v2a",
+    seconds: SECONDS,
+    onnxWeights: "fp16",
+    clips: SECONDS,
+    guidanceExecutor: "onnx",
+  });
+  results.memory.ortPeak = {
+    seconds: SECONDS,
+    peakMiB: ortReal.peakBytes / MiB,
+    peakPhase: ortReal.peakPhase,
+  };
   log(
     `planner v2a: ${at.options.seconds} s peak ${(at.peakBytes / GiB).toFixed(2)} GiB (${at.peakPhase}); ${SECONDS} s peak ${(real.peakBytes / GiB).toFixed(2)} GiB`,
   );

@@ -104,6 +104,14 @@ export interface MemoryResult {
     unetSessionMiB: number | null;
     seconds: number | null;
   };
+  /**
+   * The ORT guidance graph (the CLI's and studio's default), planner vs measured: the planner's denoise phase with
+   * the guidance on ORT minus the same phase without guidance (fp32 weights, as the bench's child stores them),
+   * against the peak RSS growth of the child process that builds and runs the same graph (default variant).
+   */
+  ortGuidance?: { seconds: number; plannerMiB: number; measuredMiB: number | null }[];
+  /** The planner's guided V2A peak at the real length with the guidance on ORT (fp16 weights). */
+  ortPeak?: { seconds: number; peakMiB: number; peakPhase: string };
   wasmHeapLimitMiB: number;
 }
 

@@ -242,8 +242,27 @@ export function writeSummary(r: BenchResults): string {
         "≈ 1",
         `planner ${gib(den.totalMiB)} GiB (weights ${gib(den.weightsMiB)}, activations ${gib(den.activationMiB)}); measured RSS growth ${gib(mem.measured.denoisePeakRssMiB)} GiB (tfjs ${gib(mem.measured.denoiseTfjsPeakMiB)} GiB, UNet session ${gib(mem.measured.unetSessionMiB)} GiB)`,
       ]);
+    for (const o of mem.ortGuidance ?? [])
+      if (o.measuredMiB != null)
+        rows.push([
+          `planner estimate / measured peak, ORT guidance graph at ${o.seconds} s (default variant, fp32 weights, fresh process)`,
+          f2(o.plannerMiB / o.measuredMiB),
+          "≈ 1",
+          `planner ${gib(o.plannerMiB)} GiB (denoise phase guided on ORT − unguided); measured RSS growth ${gib(o.measuredMiB)} GiB`,
+        ]);
+    const ortMeasured = r.guidance.find((g) => g.seconds === real.seconds && g.executor.includes("default"));
+    if (mem.ortPeak)
+      rows.push([
+        `guided V2A ${mem.ortPeak.seconds} s peak memory, guidance on ORT (the default)`,
+        `${gib(mem.ortPeak.peakMiB)} GiB planner` +
+          (ortMeasured
+            ? `; guidance session measured ${gib(ortMeasured.peakRssMiB - ortMeasured.rssBeforeMiB)} GiB (fp32 weights)`
+            : ""),
+        "≤ 4 GB",
+        `planner peak phase ${mem.ortPeak.peakPhase}, fp16 weights`,
+      ]);
     rows.push([
-      `guided V2A ${real.seconds} s peak memory (planner, full-size pack)`,
+      `guided V2A ${real.seconds} s peak memory, guidance on tfjs (planner, full-size pack)`,
       `${gib(real.peakMiB)} GiB`,
       "≤ 4 GB",
       `peak phase ${real.peakPhase}; tfjs-wasm's heap is ${mem.wasmHeapLimitMiB / 1024} GiB`,
