@@ -258,7 +258,7 @@ describe("studio", () => {
     const facts = p.locator('.input-facts[data-status="ready"]');
     await expect
       .poll(() => facts.locator("p").first().textContent())
-      .toMatch(/^v2a-blue-drum\.mp4 .*64×64 · 8 fps · 16 frames · 2\.00 s · decoded by ffmpeg\.wasm$/);
+      .toMatch(/^v2a-blue-drum\.mp4 .*64×64 · 8 fps · 16 frames · 2\.00 s · decoded by WebCodecs$/);
     const preview = p.getByLabel("The picked video, v2a-blue-drum.mp4");
     await expect
       .poll(() => preview.evaluate((v) => (v as HTMLVideoElement).readyState), { timeout: 30_000 })

@@ -1,7 +1,8 @@
 /**
- * The media worker's studio jobs: input decoding (images through WebCodecs where the browser can, everything else
- * and any WebCodecs failure with ffmpeg.wasm) and AV-align. Farnebäck flow runs on this worker's thread, so the
- * trajectory yields after every frame and the heartbeat keeps flowing on long inputs.
+ * The media worker's studio jobs: input decoding (images, and MP4/WebM video and audio, through WebCodecs where
+ * the browser can; everything else and any WebCodecs failure with ffmpeg.wasm) and AV-align. Farnebäck flow runs
+ * on this worker's thread, so the trajectory yields after every frame and the heartbeat keeps flowing on long
+ * inputs.
  */
 import { BadInputError, CancelledError } from "../engine/errors.js";
 import {
@@ -17,6 +18,7 @@ import {
   InputDecoder,
   type InputDecoderType,
 } from "../engine/media/webcodecs.js";
+import { decodeAudioPreferWebCodecs, decodeVideoPreferWebCodecs } from "../engine/media/webcodecs-av.js";
 import {
   AV_ALIGN_FIDELITY,
   detectAudioPeaks,
@@ -64,31 +66,49 @@ export function mediaJobs(ffmpeg: FfmpegHost) {
           info: infoOf(img.info, img.decoder, img.fallback),
         };
       }
-      return ffmpeg.use(async (ff): Promise<DecodeResult> => {
-        if (p.kind === "video") {
-          const v = await decodeVideo(ff, p.name, data, { ...trim, maxBytes: p.maxBytes });
-          ctx.transfer(v.data.buffer as ArrayBuffer);
-          const { data: frames, numFrames, width, height, fps } = v;
-          return {
-            kind: "video",
-            frames: { data: frames, numFrames, width, height, fps },
-            durationS: v.durationS,
-            sourceDurationS: v.sourceDurationS,
-            scaledFrom: v.scaledFrom,
-            info: infoOf(v.info),
-          };
-        }
-        const a = await decodeAudio(ff, p.name, data, trim);
-        ctx.transfer(...a.channels.map((c) => c.buffer as ArrayBuffer));
+      // outside `ffmpeg.use` too: a WebCodecs decode never loads the ffmpeg core
+      const prefer = {
+        prefer: p.decoder,
+        signal: ctx.signal,
+        log: (level: "info" | "warn", message: string) => ctx.emit({ type: "log", level, message }),
+      };
+      if (p.kind === "video") {
+        const v = await decodeVideoPreferWebCodecs(
+          p.name,
+          data,
+          { startS: p.startS, durationS: p.durationS, maxBytes: p.maxBytes },
+          {
+            ...prefer,
+            ffmpeg: () =>
+              ffmpeg.use((ff) => decodeVideo(ff, p.name, data, { ...trim, maxBytes: p.maxBytes }), progress),
+          },
+        );
+        ctx.transfer(v.data.buffer as ArrayBuffer);
+        const { data: frames, numFrames, width, height, fps } = v;
         return {
-          kind: "audio",
-          channels: a.channels,
-          sampleRate: a.sampleRate,
-          durationS: a.durationS,
-          sourceDurationS: a.sourceDurationS,
-          info: infoOf(a.info),
+          kind: "video",
+          frames: { data: frames, numFrames, width, height, fps },
+          durationS: v.durationS,
+          sourceDurationS: v.sourceDurationS,
+          scaledFrom: v.scaledFrom,
+          info: infoOf(v.info, v.decoder, v.fallback),
         };
-      }, progress);
+      }
+      const a = await decodeAudioPreferWebCodecs(
+        p.name,
+        data,
+        { startS: p.startS, durationS: p.durationS },
+        { ...prefer, ffmpeg: () => ffmpeg.use((ff) => decodeAudio(ff, p.name, data, trim), progress) },
+      );
+      ctx.transfer(...a.channels.map((c) => c.buffer as ArrayBuffer));
+      return {
+        kind: "audio",
+        channels: a.channels,
+        sampleRate: a.sampleRate,
+        durationS: a.durationS,
+        sourceDurationS: a.sourceDurationS,
+        info: infoOf(a.info, a.decoder, a.fallback),
+      };
     },
 
     "av-align": async (p: AvAlignParams, ctx: HostJobContext): Promise<AvAlignResult> => {

@@ -1,7 +1,8 @@
 /**
  * zod schemas of the media worker's studio jobs (apart from their handlers, so the UI imports no decoder):
  *  - "decode": a picked file → RGB24 video frames at the source fps / one RGB image / float PCM per channel,
- *    trimmed to the model's duration (media/decode.ts; images through WebCodecs where it can, media/webcodecs.ts);
+ *    trimmed to the model's duration (media/decode.ts; through WebCodecs where it can: media/webcodecs.ts for
+ *    images, media/webcodecs-av.ts for MP4/WebM video and audio);
  *  - "av-align": AV-align (onsets + Farnebäck flow, metrics/av_align.ts) of one video against several audios.
  */
 import { z } from "zod";
@@ -28,7 +29,7 @@ export const DecodeParamsSchema = z.object({
     .positive()
     .max(2 ** 31)
     .optional(),
-  /** Images: "auto" decodes with WebCodecs where the browser can (else ffmpeg.wasm); "ffmpeg.wasm" forces it. */
+  /** "auto" decodes with WebCodecs where the browser can (else ffmpeg.wasm); "ffmpeg.wasm" forces it. */
   decoder: z.enum(["auto", "ffmpeg.wasm"]).optional(),
 });
 export type DecodeParams = z.infer<typeof DecodeParamsSchema>;
@@ -38,7 +39,7 @@ const mediaInfo = z.object({
   durationS: z.number().nullable(),
   hasAudio: z.boolean(),
   hasVideo: z.boolean(),
-  /** What decoded the file (shown with the input's facts): WebCodecs (images) or ffmpeg.wasm. */
+  /** What decoded the file (shown with the input's facts): WebCodecs or ffmpeg.wasm. */
   decoder: z.enum(["webcodecs", "ffmpeg.wasm"]),
   /** Set when WebCodecs was tried and failed, so ffmpeg.wasm decoded the file: why. */
   fallback: z.string().optional(),

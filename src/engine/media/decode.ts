@@ -4,8 +4,9 @@
  *
  * ffmpeg.wasm 0.12 has no usable ffprobe behind `FfmpegSession`, so `probeMedia` reads the stream summary ffmpeg
  * prints for `-i` ("Duration: …", "Stream #0:0: Video: h264 …, 64x48 …, 8 fps"). Every failure is a
- * `BadInputError` that names the file and says what to do. In the browser, images go through WebCodecs first
- * (webcodecs.ts), with this module's `decodeImage` as the fallback and the reference it matches.
+ * `BadInputError` that names the file and says what to do. In the browser, images (webcodecs.ts) and MP4/WebM
+ * video and audio (webcodecs-av.ts) go through WebCodecs first, with this module's decoders as the fallback and
+ * the reference they match.
  */
 import { BadInputError, CancelledError } from "../errors.js";
 import type { FfmpegSession } from "./mux.js";
@@ -302,7 +303,8 @@ function trimArgs(t: Trim): string[] {
   return args;
 }
 
-function checkTrim(name: string, t: Trim, total: number | null): void {
+/** The trim start must lie inside the input and the length be positive (shared with webcodecs-av.ts). */
+export function checkTrim(name: string, t: Trim, total: number | null): void {
   const s = t.startS ?? 0;
   if (!(s >= 0) || (total !== null && s >= total))
     throw new BadInputError(

@@ -144,3 +144,40 @@ export function opusPacketSamples(packet: Uint8Array): number {
   const frames = code === 0 ? 1 : code < 3 ? 2 : packet.length > 1 ? packet[1]! & 0x3f : 0;
   return frames * size * 120;
 }
+
+export type YuvMatrix = "bt601" | "bt709" | "bt2020";
+
+/** ISO/IEC 23091-2 MatrixCoefficients (MP4 colr nclx, Matroska MatrixCoefficients) → the matrices we convert. */
+export function matrixFromCode(code: number): YuvMatrix | null {
+  return code === 1
+    ? "bt709"
+    : code === 5 || code === 6
+      ? "bt601"
+      : code === 9 || code === 10
+        ? "bt2020"
+        : null;
+}
+
+/** color_space and color_range of a VP9 key frame's uncompressed header (VP9 spec §6.2, §7.2), if it is one. */
+export function vp9ColorFromFrame(
+  frame: Uint8Array | undefined,
+): { matrix: YuvMatrix | null; fullRange: boolean } | null {
+  if (!frame || frame.length < 6 || frame[0]! >> 6 !== 2) return null;
+  let bit = 2;
+  const read = (n: number) => {
+    let v = 0;
+    for (let i = 0; i < n; i++, bit++) v = (v << 1) | ((frame[bit >> 3]! >> (7 - (bit & 7))) & 1);
+    return v;
+  };
+  const profile = read(1) | (read(1) << 1);
+  if (profile === 3) read(1);
+  if (read(1)) return null; // show_existing_frame
+  if (read(1) !== 0) return null; // not a key frame
+  read(2); // show_frame, error_resilient_mode
+  if (read(24) !== 0x498342) return null;
+  if (profile >= 2) read(1);
+  const cs = read(3);
+  const fullRange = cs !== 7 && read(1) === 1;
+  const matrix = cs === 2 ? "bt709" : cs === 5 ? "bt2020" : cs === 1 || cs === 3 ? "bt601" : null;
+  return { matrix, fullRange };
+}

@@ -17,9 +17,11 @@ import {
   avcCodec,
   hevcCodec,
   malformed,
+  matrixFromCode,
   opusHeadFromDops,
   parseAudioSpecificConfig,
   vp9CodecFromVpcC,
+  type YuvMatrix,
 } from "./demux-codecs.js";
 
 interface Box {
@@ -141,6 +143,8 @@ export function rotationOf(m: readonly number[]): { rotation: 0 | 90 | 180 | 270
 }
 
 interface SampleEntry {
+  matrix?: YuvMatrix | null;
+  fullRange?: boolean | null;
   codec: string | null;
   codecName: string;
   description: Uint8Array | null;
@@ -195,7 +199,14 @@ function sampleEntry(r: Reader, e: Box, kind: "video" | "audio"): SampleEntry {
       const k = kids.find((x) => x.type === t);
       return k ? r.b.subarray(k.start, k.end) : null;
     };
-    const base = { width, height };
+    // colr nclx: primaries, transfer, matrix (16 bits each), then full_range_flag
+    const colr = kids.find((x) => x.type === "colr" && x.end - x.start >= 11 && r.fourcc(x.start) === "nclx");
+    const base = {
+      width,
+      height,
+      matrix: colr ? matrixFromCode(r.u16(colr.start + 8, colr.end)) : null,
+      fullRange: colr ? (r.u8(colr.start + 10, colr.end) & 0x80) !== 0 : null,
+    };
     if (type === "avc1" || type === "avc3") {
       const avcC = box("avcC");
       return { ...base, codec: avcC && avcCodec(avcC, type), codecName: "h264", description: avcC };
@@ -206,6 +217,11 @@ function sampleEntry(r: Reader, e: Box, kind: "video" | "audio"): SampleEntry {
     }
     if (type === "vp09" || type === "vp08") {
       const vpcC = box("vpcC");
+      // vpcC v1: profile, level, bitDepth(4) chromaSubsampling(3) fullRange(1), primaries, transfer, matrix
+      if (vpcC && vpcC.length >= 10 && !colr) {
+        base.matrix = type === "vp08" ? "bt601" : matrixFromCode(vpcC[9]!);
+        base.fullRange = (vpcC[6]! & 1) === 1;
+      }
       const codec =
         type === "vp08" ? "vp8" : vpcC && vpcC.length >= 7 ? vp9CodecFromVpcC(vpcC.subarray(4)) : null;
       return { ...base, codec, codecName: type === "vp08" ? "vp8" : "vp9", description: null };
@@ -438,6 +454,8 @@ function track(r: Reader, trak: Box, movieScale: number): DemuxedTrack | null {
     kind,
     codedWidth: se.width ?? 0,
     codedHeight: se.height ?? 0,
+    matrix: se.matrix ?? null,
+    fullRange: se.fullRange ?? null,
     rotation: orient?.rotation ?? 0,
     flip: orient?.flip ?? false,
     // ffmpeg's mov demuxer: avg_frame_rate = timescale · frames / Σ stts durations

@@ -18,9 +18,11 @@ import {
   avcCodec,
   hevcCodec,
   malformed,
+  matrixFromCode,
   opusPacketSamples,
   parseAudioSpecificConfig,
   vp9CodecFromFrame,
+  vp9ColorFromFrame,
 } from "./demux-codecs.js";
 
 const ID = {
@@ -43,6 +45,9 @@ const ID = {
   Video: 0xe0,
   PixelWidth: 0xb0,
   PixelHeight: 0xba,
+  Colour: 0x55b0,
+  MatrixCoefficients: 0x55b1,
+  Range: 0x55b9,
   Audio: 0xe1,
   SamplingFrequency: 0xb5,
   Channels: 0x9f,
@@ -185,6 +190,9 @@ interface TrackDraft {
   encoded: boolean;
   width: number;
   height: number;
+  /** Colour/MatrixCoefficients (2 = unspecified) and Range (0 unspecified, 1 broadcast, 2 full). */
+  matrixCode: number;
+  range: number;
   sampleRate: number;
   channels: number;
   chunks: DemuxedChunk[];
@@ -203,6 +211,8 @@ function trackEntry(r: Reader, t: El): TrackDraft {
     encoded: false,
     width: 0,
     height: 0,
+    matrixCode: 2,
+    range: 0,
     sampleRate: 8000, // Matroska's default SamplingFrequency
     channels: 1,
     chunks: [],
@@ -220,6 +230,11 @@ function trackEntry(r: Reader, t: El): TrackDraft {
       for (const v of r.elements(e.start, e.end)) {
         if (v.id === ID.PixelWidth) d.width = r.uint(v);
         else if (v.id === ID.PixelHeight) d.height = r.uint(v);
+        else if (v.id === ID.Colour)
+          for (const c of r.elements(v.start, v.end)) {
+            if (c.id === ID.MatrixCoefficients) d.matrixCode = r.uint(c);
+            else if (c.id === ID.Range) d.range = r.uint(c);
+          }
       }
     else if (e.id === ID.Audio)
       for (const a of r.elements(e.start, e.end)) {
@@ -375,6 +390,10 @@ function finish(d: TrackDraft): DemuxedTrack | null {
       "V_MPEGH/ISO/HEVC": [p && hevcCodec(p), "hevc", p],
     };
     const [codec, codecName, description] = codecs[d.codecId] ?? [null, d.codecId, null];
+    // the bitstream's signalling wins over the container's, as in ffmpeg's decoders
+    const vp9 = d.codecId === "V_VP9" ? vp9ColorFromFrame(firstKey) : null;
+    const matrix = d.codecId === "V_VP8" ? "bt601" : (vp9?.matrix ?? matrixFromCode(d.matrixCode));
+    const fullRange = vp9 ? vp9.fullRange : d.range === 2 ? true : d.range === 1 ? false : null;
     return {
       ...base,
       kind: "video",
@@ -383,6 +402,8 @@ function finish(d: TrackDraft): DemuxedTrack | null {
       description,
       codedWidth: d.width,
       codedHeight: d.height,
+      matrix,
+      fullRange,
       rotation: 0,
       flip: false,
       // ffmpeg's matroska demuxer: avg_frame_rate = 1e9 / DefaultDuration; else estimated from the timestamps
@@ -407,10 +428,12 @@ function finish(d: TrackDraft): DemuxedTrack | null {
     }
   }
   fillDurations(d.chunks);
-  const last = d.chunks.at(-1);
+  // block times are rounded to TimecodeScale (1 ms): the end is the first block's time plus the frame durations
+  // (exact for Opus, read from each packet), less the last block's DiscardPadding
+  const span = d.chunks.reduce((a, c) => a + c.durationUs, 0);
   const end =
-    d.padding && d.padding.index === d.chunks.length - 1 && last
-      ? last.timestampUs + last.durationUs - Math.round(d.padding.ns / 1000)
+    d.padding && d.padding.index === d.chunks.length - 1 && d.chunks.length > 0
+      ? d.chunks[0]!.timestampUs + span - Math.round(d.padding.ns / 1000)
       : null;
   return {
     ...base,

@@ -52,6 +52,12 @@ export interface DemuxedVideoTrack extends TrackBase {
   rotation: 0 | 90 | 180 | 270;
   /** Mirrored left↔right after the rotation (a tkhd matrix with a negative determinant). */
   flip: boolean;
+  /**
+   * YCbCr matrix and range the stream signals (MP4 colr nclx, Matroska Colour, a VP9 key frame; VP8 is always
+   * BT.601); null when unsignalled (ffmpeg then assumes BT.601, limited range). H.264/HEVC VUI is not parsed.
+   */
+  matrix: "bt601" | "bt709" | "bt2020" | null;
+  fullRange: boolean | null;
   /** Average frame rate as ffmpeg derives it (frames / summed sample durations, or 1e9 / DefaultDuration). */
   fps: number | null;
 }

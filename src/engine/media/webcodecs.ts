@@ -12,7 +12,7 @@
  * JPEG differs from ffmpeg's decode by a few levels (libjpeg-turbo's chroma upsampling vs swscale's).
  *
  * Anything WebCodecs cannot take (no `ImageDecoder`, a type it does not support, a file it fails on) goes to
- * ffmpeg.wasm, and the reason is logged. No demuxer ships for video or audio, so those stay on ffmpeg.wasm.
+ * ffmpeg.wasm, and the reason is logged. Video and audio go through WebCodecs in webcodecs-av.ts.
  */
 import { BadInputError, CancelledError, StudioError } from "../errors.js";
 import type { DecodedImage, MediaInfo } from "./decode.js";
