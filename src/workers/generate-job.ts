@@ -139,14 +139,16 @@ export function generateJobs(deps: GenerateDeps) {
     },
 
     "engine-memory": async (): Promise<EngineMemory> => {
-      await deps.runtime(); // tfjs has no backend until the runtime has started
+      const rt = await deps.runtime(); // tfjs has no backend until the runtime has started
       const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+      const gpuBuffers = rt.gpuBuffers();
       return {
         numTensors: m.numTensors,
         numBytes: m.numBytes,
         numDataBuffers: m.numDataBuffers,
         ...(m.numBytesInGPU === undefined ? {} : { numBytesInGPU: m.numBytesInGPU }),
         engines: cache.count,
+        ...(gpuBuffers ? { gpuBuffers } : {}),
       };
     },
   };

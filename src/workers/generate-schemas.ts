@@ -169,6 +169,19 @@ export const EngineMemorySchema = z.object({
   numBytesInGPU: z.number().optional(),
   /** Engines open in this worker (one per pack at most). */
   engines: z.number().int(),
+  /**
+   * GPU buffers ORT and tfjs hold on the worker's shared device, counted by the runtime
+   * (engine/runtime/gpu-buffers.ts); absent on the wasm fallback.
+   */
+  gpuBuffers: z
+    .object({
+      live: z.number().int(),
+      liveBytes: z.number(),
+      created: z.number().int(),
+      peakBytes: z.number(),
+      byUsage: z.record(z.string(), z.object({ live: z.number().int(), liveBytes: z.number() })),
+    })
+    .optional(),
 });
 export type EngineMemory = z.infer<typeof EngineMemorySchema>;
 

@@ -12,6 +12,7 @@
 import * as ort from "onnxruntime-web";
 import { DeviceLostError, UnsupportedError } from "../errors.js";
 import { OnnxEmitter } from "../ops/onnx/emitter.js";
+import { type GpuBufferCounter, type GpuBufferCounts, trackGpuBuffers } from "./gpu-buffers.js";
 import { Backend, type BackendType, type CapabilityReport, pickLimits, type WebGpuReport } from "./report.js";
 import { startTfjsWasm, startTfjsWebGpu, tfjsVersion } from "./tfjs-backend.js";
 
@@ -41,6 +42,8 @@ export interface Runtime {
    * the owner replaces the whole runtime (the engine worker restarts itself, see engine.worker.ts).
    */
   readonly lost: Promise<DeviceLostError> | null;
+  /** The GPU buffers ORT and tfjs hold on the shared device (gpu-buffers.ts); null on the wasm fallback. */
+  gpuBuffers(): GpuBufferCounts | null;
   /** Creates an ORT session on the given EP (default: the runtime's backend). */
   createSession(model: Uint8Array, ep?: ExecutionProvider): Promise<ort.InferenceSession>;
 }
@@ -61,7 +64,7 @@ const NO_ADAPTER =
 
 async function startWebGpu(
   adapter: GPUAdapter,
-): Promise<{ device: GPUDevice; tfjsBackend: string; report: WebGpuReport }> {
+): Promise<{ device: GPUDevice; buffers: GpuBufferCounter; tfjsBackend: string; report: WebGpuReport }> {
   ort.env.webgpu.adapter = adapter;
   const session = await ort.InferenceSession.create(bootstrapModel(), {
     executionProviders: ["webgpu"],
@@ -76,6 +79,8 @@ async function startWebGpu(
     await session.release();
   }
   const device = await ort.env.webgpu.device;
+  // counted from here on: every buffer of the jobs' sessions and of tfjs (before tfjs starts on the device)
+  const buffers = trackGpuBuffers(device);
   const info = adapter.info;
   const tfjsBackend = await startTfjsWebGpu(device, info);
   const features = [...adapter.features].sort();
@@ -93,7 +98,7 @@ async function startWebGpu(
     deviceLimits: pickLimits(device.limits),
     sharedDevice: true,
   };
-  return { device, tfjsBackend, report };
+  return { device, buffers, tfjsBackend, report };
 }
 
 export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
@@ -148,6 +153,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     ort,
     device,
     lost,
+    gpuBuffers: () => gpu?.buffers.counts() ?? null,
     createSession: (model: Uint8Array, ep: ExecutionProvider = backend) => {
       if (ep === "webgpu" && !device) {
         return Promise.reject(
