@@ -26,8 +26,9 @@ import { TRAINED_AUDIOLDM } from "./configs.js";
 import { batchIndices, MEL_FRAMES, stepRng, WorldDataset } from "./lib/data.js";
 import { alphasCumprod, noised, trainingPrompt } from "./lib/diffusion.js";
 import { flags, run, startTraining } from "./lib/env.js";
+import { mse } from "./lib/losses.js";
 import { initParams } from "./lib/params.js";
-import { cosineLr, isDone, loadFinal, train } from "./lib/trainer.js";
+import { cosineLr, type Executor, isDone, loadFinal, train } from "./lib/trainer.js";
 
 const f = flags();
 const steps = f.num("steps", 4000);
@@ -106,18 +107,20 @@ await train({
       z0.set(z0All.subarray(i * PER, (i + 1) * PER), b * PER);
     });
     const prompts = idx.map((i) => trainingPrompt(data.meta[i], rng));
+    const { zt, eps, t } = noised(z0, B, rng, alphas);
+    const tok = tokenizePromptsAudioLDM(tokenizer, prompts, { maxLength: TOKENS });
+    const shape = [B, LAT[0], LAT[1], LAT[2]];
     return {
-      ...noised(z0, B, rng, alphas),
-      tok: tokenizePromptsAudioLDM(tokenizer, prompts, { maxLength: TOKENS }),
+      zt: { data: zt, shape },
+      t: { data: t, shape: [B] },
+      eps: { data: eps, shape },
+      ids: { data: tok.input_ids, shape: tok.shape },
+      mask: { data: tok.attention_mask, shape: tok.shape },
     };
   },
-  loss: (ops, b) => {
-    const ids = tf.tensor2d(b.tok.input_ids, b.tok.shape, "int32");
-    const mask = tf.tensor2d(b.tok.attention_mask, b.tok.shape, "int32");
-    const y = clap.forward(ops, { input_ids: ids, attention_mask: mask }).text_embeds_normalized;
-    const eps = unet.forward(ops, tf.tensor4d(b.zt, [B, LAT[0], LAT[1], LAT[2]]), tf.tensor1d(b.t), {
-      classLabels: y,
-    });
-    return tf.mean(tf.square(tf.sub(eps, tf.tensor4d(b.eps, [B, LAT[0], LAT[1], LAT[2]])))) as tf.Scalar;
+  graphLoss: (ops, b) => {
+    const y = clap.forward(ops, { input_ids: b.ids, attention_mask: b.mask }).text_embeds_normalized;
+    return { loss: mse(ops, unet.forward(ops, b.zt, b.t, { classLabels: y }), b.eps) };
   },
+  executor: f.has("executor") ? (f.str("executor", "tfjs") as Executor) : undefined,
 });

@@ -2,6 +2,7 @@
  * AudioLDM VAE (AutoencoderKL, 1 → 8 latent channels, 4× down) on the world's AudioLDM log-mels.
  *
  *   node tools/run.mjs tools/train/audioldm-vae.ts [--steps 1500] [--batch 8] [--clips 2000] [--dir .cache/train/audioldm-vae]
+ *     [--executor tfjs|ort]
  *
  * Loss: L1 reconstruction of random 64-frame crops + 1e-3 · KL(q(z|x) ‖ N(0, I)) (per element; AudioLDM adds a
  * GAN and LPIPS, which a CPU budget does not allow). When done it measures the latent std over full 2-s mels and
@@ -14,8 +15,9 @@ import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
 import { TRAINED_AUDIOLDM } from "./configs.js";
 import { batchIndices, gaussian, MEL_FRAMES, stepRng, WorldDataset } from "./lib/data.js";
 import { flags, run, startTraining } from "./lib/env.js";
+import { vaeLoss } from "./lib/losses.js";
 import { initParams } from "./lib/params.js";
-import { cosineLr, isDone, loadFinal, train } from "./lib/trainer.js";
+import { cosineLr, type Executor, isDone, loadFinal, train } from "./lib/trainer.js";
 
 const f = flags();
 const dir = f.str("dir", run("audioldm-vae"));
@@ -48,18 +50,12 @@ const res = await train({
   maxSeconds: f.num("max-seconds", Number.POSITIVE_INFINITY),
   overfit: f.has("overfit"),
   init: () => initParams(vae, SEED),
-  batch: (step) => ({ x: crops(step), eps: gaussian(stepRng(SEED, step, 2), B * 8 * (CROP / 4) * 16) }),
-  loss: (ops, b) => {
-    const x = tf.tensor4d(b.x, [B, 1, CROP, 64]);
-    const p = vae.encode(ops, x);
-    const z = tf.add(p.mean, tf.mul(p.std, tf.tensor(b.eps, p.mean.shape)));
-    const rec = tf.mean(tf.abs(tf.sub(vae.decode(ops, z), x))) as tf.Scalar;
-    const kl = tf.mul(
-      0.5,
-      tf.mean(tf.sub(tf.add(tf.square(p.mean), tf.exp(p.logvar)), tf.add(p.logvar, 1))),
-    ) as tf.Scalar;
-    return { loss: tf.add(rec, tf.mul(kl, 1e-3)) as tf.Scalar, parts: { l1: rec, kl } };
-  },
+  batch: (step) => ({
+    x: { data: crops(step), shape: [B, 1, CROP, 64] },
+    eps: { data: gaussian(stepRng(SEED, step, 2), B * 8 * (CROP / 4) * 16), shape: [B, 8, CROP / 4, 16] },
+  }),
+  graphLoss: (ops, b) => vaeLoss(vae, ops, b.x, b.eps),
+  executor: f.has("executor") ? (f.str("executor", "tfjs") as Executor) : undefined,
 });
 
 if (res.finished || (await isDone(dir))) {

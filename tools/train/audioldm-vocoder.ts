@@ -2,7 +2,7 @@
  * AudioLDM vocoder (SpeechT5HifiGan: mel [B, T, 64] → 16 kHz waveform, 160 samples per frame) on the world's
  * clips.
  *
- *   node tools/run.mjs tools/train/audioldm-vocoder.ts [--steps 2000] [--batch 4] [--clips 2000]
+ *   node tools/run.mjs tools/train/audioldm-vocoder.ts [--steps 2000] [--batch 4] [--clips 2000] [--executor tfjs|ort]
  *
  * Real topology (conv_pre, 5 transposed-conv upsamplers, multi-receptive-field resblocks with dilations 1/3/5,
  * conv_post, tanh), trained WITHOUT HiFi-GAN's discriminators (a CPU budget does not allow them): the loss is the
@@ -11,13 +11,14 @@
  * correct pitch, timbre envelope and timing with some phase roughness, not GAN-quality audio.
  */
 import { SpeechT5HifiGan } from "../../src/engine/models/hifigan/model.js";
-import { tf } from "../../src/engine/ops/tfjs.js";
+import type { Ops } from "../../src/engine/ops/ops.js";
 import { TRAINED_AUDIOLDM } from "./configs.js";
 import { batchIndices, MEL_FRAMES, stepRng, WorldDataset } from "./lib/data.js";
 import { flags, run, startTraining } from "./lib/env.js";
-import { melTf, stftMagnitude } from "./lib/mel.js";
+import { l1 } from "./lib/losses.js";
+import { melOps, stftMagnitudeOps } from "./lib/mel.js";
 import { initParams } from "./lib/params.js";
-import { cosineLr, train } from "./lib/trainer.js";
+import { cosineLr, type Executor, train } from "./lib/trainer.js";
 
 const f = flags();
 const steps = f.num("steps", 2000);
@@ -29,10 +30,7 @@ await startTraining();
 const data = await new WorldDataset("train", f.num("clips", 2000)).load(["mel", "audio"]);
 const voc = new SpeechT5HifiGan(TRAINED_AUDIOLDM.vocoder);
 
-const logMag = (w: tf.Tensor2D) => {
-  const { mag } = stftMagnitude(w, 256, 64);
-  return tf.log(tf.add(mag, 1e-5));
-};
+const logMag = <T>(ops: Ops<T>, w: T) => ops.log(ops.add(stftMagnitudeOps(ops, w, 256, 64).mag, 1e-5));
 
 await train({
   name: "audioldm-vocoder",
@@ -54,15 +52,14 @@ await train({
       mel.set(data.logMel(i).subarray(t0 * 64, (t0 + SEG) * 64), b * SEG * 64);
       wav.set(data.wave(i).subarray(t0 * HOP, (t0 + SEG) * HOP), b * SEG * HOP);
     });
-    return { mel, wav };
+    return { mel: { data: mel, shape: [B, SEG, 64] }, wav: { data: wav, shape: [B, SEG * HOP] } };
   },
-  loss: (ops, b) => {
-    const out = voc.forward(ops, tf.tensor3d(b.mel, [B, SEG, 64])) as tf.Tensor2D;
-    const y = tf.slice(out, [0, 0], [B, SEG * HOP]) as tf.Tensor2D;
-    const target = tf.tensor2d(b.wav, [B, SEG * HOP]);
-    const melL1 = tf.mean(tf.abs(tf.sub(melTf(y), melTf(target)))) as tf.Scalar;
-    const stftL1 = tf.mean(tf.abs(tf.sub(logMag(y), logMag(target)))) as tf.Scalar;
-    return { loss: tf.add(melL1, stftL1) as tf.Scalar, parts: { mel: melL1, stft: stftL1 } };
+  graphLoss: (ops, b) => {
+    const y = ops.slice(voc.forward(ops, b.mel), 1, 0, SEG * HOP);
+    const melL1 = l1(ops, melOps(ops, y), melOps(ops, b.wav));
+    const stftL1 = l1(ops, logMag(ops, y), logMag(ops, b.wav));
+    return { loss: ops.add(melL1, stftL1), parts: { mel: melL1, stft: stftL1 } };
   },
+  executor: f.has("executor") ? (f.str("executor", "tfjs") as Executor) : undefined,
 });
 void MEL_FRAMES;

@@ -22,8 +22,9 @@ import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
 import { NUM_CLASSES, WORLD } from "../../src/engine/world/spec.js";
 import { batchIndices, FRAMES, stepRng, WorldDataset } from "./lib/data.js";
 import { flags, run, startTraining, TRAIN_ROOT } from "./lib/env.js";
+import { softCrossEntropy } from "./lib/losses.js";
 import { initParams } from "./lib/params.js";
-import { cosineLr, train } from "./lib/trainer.js";
+import { cosineLr, type Executor, train } from "./lib/trainer.js";
 
 const f = flags();
 const steps = f.num("steps", 600);
@@ -46,13 +47,6 @@ function targets(idx: readonly number[]): Float32Array {
   });
   return t;
 }
-
-const softCe = (logits: tf.Tensor, t: Float32Array) =>
-  tf.mean(
-    tf.neg(
-      tf.sum(tf.mul(tf.tensor2d(t, [t.length / NUM_CLASSES, NUM_CLASSES]), tf.logSoftmax(logits, -1)), -1),
-    ),
-  ) as tf.Scalar;
 
 function audioInput(i: number, rng: { next(): number; int(n: number): number } | null): Float32Array {
   let w = data.wave(i);
@@ -127,13 +121,13 @@ for (const [name, model, seed] of [
       xs.forEach((v, k) => {
         x.set(v, k * v.length);
       });
-      return { x, t: targets(idx) };
-    },
-    loss: (ops, b) => {
       const shape = name === "audio" ? [B, 1, EVAL_AUDIO.mels, EVAL_AUDIO.frames] : [B, FRAMES, 3, H, W];
-      const m = model as AudioEvaluator | VideoEvaluator;
-      return softCe(m.forward(ops, tf.tensor(b.x, shape)).logits, b.t);
+      return { x: { data: x, shape }, t: { data: targets(idx), shape: [B, NUM_CLASSES] } };
     },
+    graphLoss: (ops, b) => ({
+      loss: softCrossEntropy(ops, (model as AudioEvaluator | VideoEvaluator).forward(ops, b.x).logits, b.t),
+    }),
+    executor: f.has("executor") ? (f.str("executor", "tfjs") as Executor) : undefined,
   });
   if (!res.finished) continue;
   const acc = await accuracy((idx) => {

@@ -21,8 +21,9 @@ import { batchIndices, FRAMES, stepRng, WorldDataset } from "./lib/data.js";
 import { alphasCumprod, noised, trainingPrompt } from "./lib/diffusion.js";
 import { flags, run, startTraining } from "./lib/env.js";
 import { frameLatents, LATENT, LATENT_SIZE } from "./lib/frame-latents.js";
+import { mse } from "./lib/losses.js";
 import { initParams, loadState } from "./lib/params.js";
-import { cosineLr, isDone, loadFinal, train } from "./lib/trainer.js";
+import { cosineLr, type Executor, isDone, loadFinal, train } from "./lib/trainer.js";
 
 const f = flags();
 const steps = f.num("steps", 2000);
@@ -78,15 +79,23 @@ await train({
       tokenizer,
       idx.map((i) => trainingPrompt(data.meta[i], rng)),
     );
-    const ctx = tf.tidy(
+    const ctxT = tf.tidy(
       () =>
         clip.forward(frozen, { input_ids: tf.tensor2d(tok.input_ids, tok.shape, "int32") }).last_hidden_state,
     );
-    return { ...noised(z0, B, rng, alphas), ctx };
-  },
-  loss: (ops, b) => {
+    const ctx = { data: ctxT.dataSync() as Float32Array, shape: ctxT.shape };
+    ctxT.dispose();
+    const { zt, eps, t } = noised(z0, B, rng, alphas);
     const shape = [B, LATENT[0], FRAMES, LATENT[1], LATENT[2]];
-    const eps = unet.forward(ops, tf.tensor(b.zt, shape), tf.tensor1d(b.t), { encoderHiddenStates: b.ctx });
-    return tf.mean(tf.square(tf.sub(eps, tf.tensor(b.eps, shape)))) as tf.Scalar;
+    return {
+      zt: { data: zt, shape },
+      t: { data: t, shape: [B] },
+      eps: { data: eps, shape },
+      ctx,
+    };
   },
+  graphLoss: (ops, b) => ({
+    loss: mse(ops, unet.forward(ops, b.zt, b.t, { encoderHiddenStates: b.ctx }), b.eps),
+  }),
+  executor: f.has("executor") ? (f.str("executor", "tfjs") as Executor) : undefined,
 });

@@ -1,50 +1,59 @@
 /**
- * tfjs vs ONNX Runtime training steps of one job, through the real training loop (trainer.ts) at the job's real
- * batch: both executors start from the same checkpoint (a copy of `--from`, e.g. .cache/train/imagebind, or a
+ * tfjs vs ONNX Runtime training steps of one job, through the job's own script (the real training loop at the
+ * job's real batch, one child process per run, as all.ts runs it): both executors start from the same checkpoint (a copy of `--from`, e.g. .cache/train/imagebind, or a
  * fresh init), run one step on the same batch — their losses, updated weights and AdamW moments are compared —
- * then `--steps` more steps each for timing (wall and CPU seconds per step from log.jsonl; the first ORT step,
- * which builds the session, is not counted).
+ * then `--steps` more steps each for timing (wall and CPU seconds per step from log.jsonl; the first step of each
+ * run, which builds the ORT session, is not counted).
  *
- *   node tools/run.mjs tools/train/ort-bench.ts --job imagebind [--from .cache/train/imagebind] [--steps 3]
- *     [--clips 64] [--threads 1] [--only tfjs|ort]
+ *   node tools/run.mjs tools/train/ort-bench.ts --job <imagebind|audioldm-vae|audioldm-vocoder|audioldm-ldm|sd-vae|sd-unet|motion>
+ *     [--from .cache/train/<job>]
+ *     [--steps 3] [--clips 64] [--threads 1] [--only tfjs|ort]
  *
  * Writes only under --out (default /tmp/ort-bench); `--from` is read, never written.
  */
+import { spawnSync } from "node:child_process";
 import { cp, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { loadClipTokenizer } from "../../src/engine/preprocess/tokenizers/load.js";
 import { SafetensorsFile } from "../../src/engine/weights/safetensors.js";
-import { TRAINED_IMAGEBIND } from "./configs.js";
-import { WorldDataset } from "./lib/data.js";
-import { flags, startTraining } from "./lib/env.js";
-import { imagebindJob } from "./lib/imagebind-job.js";
-import { type Executor, type HostBatch, type TrainJob, train } from "./lib/trainer.js";
+import { flags } from "./lib/env.js";
+import type { Executor } from "./lib/trainer.js";
+
+/** Converted jobs: their script and the arguments all.ts gives them (the real batch). */
+const JOBS: Record<string, { script: string; args: string[] }> = {
+  imagebind: { script: "imagebind.ts", args: ["--batch", "16"] },
+  "audioldm-vae": { script: "audioldm-vae.ts", args: ["--batch", "4"] },
+  "audioldm-vocoder": { script: "audioldm-vocoder.ts", args: ["--batch", "4"] },
+  "sd-vae": { script: "sd-vae.ts", args: ["--batch", "4"] },
+  "sd-unet": { script: "sd-unet.ts", args: ["--batch", "8", "--vae-dir", ".cache/train/sd-vae"] },
+  "audioldm-ldm": {
+    script: "audioldm-ldm.ts",
+    args: ["--batch", "4", "--vae-dir", ".cache/train/audioldm-vae"],
+  },
+  motion: {
+    script: "motion.ts",
+    args: ["--vae-dir", ".cache/train/sd-vae", "--sd-dir", ".cache/train/sd-unet"],
+  },
+};
 
 const f = flags();
-await startTraining();
 const jobName = f.str("job", "imagebind");
 const from = f.str("from", "");
 const out = f.str("out", "/tmp/ort-bench");
 const extra = f.num("steps", 3);
 const threads = f.num("threads", 1);
 const only = f.str("only", "");
-process.env.TRAIN_ORT_THREADS = String(threads);
+const spec = JOBS[jobName];
+if (!spec) throw new Error(`unknown job ${jobName} (${Object.keys(JOBS).join(", ")})`);
 
-const data = await new WorldDataset("train", f.num("clips", 64)).load(["video", "audio"]);
-const tokenizer = await loadClipTokenizer("public/models/tokenizers/clip/bpe_simple_vocab_16e6.txt.gz");
-
-function makeJob(dir: string, steps: number, executor: Executor): TrainJob<HostBatch> {
-  if (jobName !== "imagebind") throw new Error(`unknown job ${jobName}`);
-  const { job } = imagebindJob({
-    dir,
-    steps,
-    batch: f.num("batch", 16),
-    data,
-    tokenizer,
-    config: TRAINED_IMAGEBIND,
-    executor,
+/** Run the job's own script (a child process, as all.ts does) to `steps` in `dir` on `executor`. */
+function train(dir: string, steps: number, executor: Executor): void {
+  const args = ["tools/run.mjs", `tools/train/${spec.script}`, ...spec.args, "--dir", dir];
+  args.push("--steps", String(steps), "--clips", String(f.num("clips", 64)), "--executor", executor);
+  const r = spawnSync(process.execPath, args, {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, TRAIN_ORT_THREADS: String(threads) },
   });
-  return { ...job, printEvery: 1 };
+  if (r.status !== 0) throw new Error(`${spec.script} exited with ${r.status}`);
 }
 
 async function startStep(dir: string): Promise<number> {
@@ -72,7 +81,7 @@ if (!from) {
   // a fresh init, written once by step 0 of a 0-step run on tfjs, then copied: both start from the same weights
   const seed = join(out, `${jobName}-init`);
   await rm(seed, { recursive: true, force: true });
-  await train({ ...makeJob(seed, 1, "tfjs"), maxSeconds: 0 });
+  train(seed, 1, "tfjs");
   for (const ex of executors) {
     await rm(dirs[ex], { recursive: true, force: true });
     await cp(seed, dirs[ex], { recursive: true });
@@ -81,7 +90,7 @@ if (!from) {
 const s1 = from ? s0 : await startStep(dirs[executors[0]]);
 
 // 1. one step from the same checkpoint and batch
-for (const ex of executors) await train(makeJob(dirs[ex], s1 + 1, ex));
+for (const ex of executors) train(dirs[ex], s1 + 1, ex);
 if (executors.length === 2) {
   const [a, b] = await Promise.all(
     executors.map(async (ex) => {
@@ -104,7 +113,7 @@ if (executors.length === 2) {
     let maxDelta = 0;
     let n = 0;
     for (const k of a.keys()) {
-      if (!k.startsWith(prefix) || !b.has(k)) continue;
+      if (!k.startsWith(prefix) || !b.has(k) || a.entry(k).dtype !== "F32") continue;
       const x = a.float(k);
       const y = b.float(k);
       let scale = 0;
@@ -130,7 +139,9 @@ if (executors.length === 2) {
 
 // 2. timing: `extra` more steps each
 for (const ex of executors) {
-  await train(makeJob(dirs[ex], s1 + 1 + extra, ex));
+  // one more step than timed: each run's first step includes building its ORT session (tracing + session
+  // creation, seconds), which a long run pays once
+  train(dirs[ex], s1 + 2 + extra, ex);
   const lines = (await readFile(join(dirs[ex], "log.jsonl"), "utf8"))
     .trim()
     .split("\n")

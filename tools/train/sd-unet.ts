@@ -13,15 +13,15 @@
 import { CLIPTextModel } from "../../src/engine/models/clip/model.js";
 import { tokenizePromptsSD } from "../../src/engine/models/clip/prompt.js";
 import { UNet2DConditionModel } from "../../src/engine/models/diffusers/unet_2d_condition.js";
-import { tf } from "../../src/engine/ops/tfjs.js";
 import { loadClipTokenizer } from "../../src/engine/preprocess/tokenizers/load.js";
 import { TRAINED_STABLE_DIFFUSION } from "./configs.js";
 import { batchIndices, FRAMES, stepRng, WorldDataset } from "./lib/data.js";
 import { alphasCumprod, noised, trainingPrompt } from "./lib/diffusion.js";
 import { flags, run, startTraining } from "./lib/env.js";
 import { frameLatents, LATENT, LATENT_SIZE } from "./lib/frame-latents.js";
+import { mse } from "./lib/losses.js";
 import { initParams } from "./lib/params.js";
-import { cosineLr, train } from "./lib/trainer.js";
+import { cosineLr, type Executor, train } from "./lib/trainer.js";
 
 const f = flags();
 const steps = f.num("steps", 3000);
@@ -59,14 +59,19 @@ await train({
       z0.set(z0All.subarray(o, o + LATENT_SIZE), b * LATENT_SIZE);
     });
     const prompts = idx.map((i) => trainingPrompt(data.meta[i], rng));
-    return { ...noised(z0, B, rng, alphas), tok: tokenizePromptsSD(tokenizer, prompts) };
+    const { zt, eps, t } = noised(z0, B, rng, alphas);
+    const tok = tokenizePromptsSD(tokenizer, prompts);
+    const shape = [B, LATENT[0], LATENT[1], LATENT[2]];
+    return {
+      zt: { data: zt, shape },
+      t: { data: t, shape: [B] },
+      eps: { data: eps, shape },
+      ids: { data: tok.input_ids, shape: tok.shape },
+    };
   },
-  loss: (ops, b) => {
-    const ctx = clip.forward(ops, {
-      input_ids: tf.tensor2d(b.tok.input_ids, b.tok.shape, "int32"),
-    }).last_hidden_state;
-    const shape: [number, number, number, number] = [B, LATENT[0], LATENT[1], LATENT[2]];
-    const eps = unet.forward(ops, tf.tensor4d(b.zt, shape), tf.tensor1d(b.t), { encoderHiddenStates: ctx });
-    return tf.mean(tf.square(tf.sub(eps, tf.tensor4d(b.eps, shape)))) as tf.Scalar;
+  graphLoss: (ops, b) => {
+    const ctx = clip.forward(ops, { input_ids: b.ids }).last_hidden_state;
+    return { loss: mse(ops, unet.forward(ops, b.zt, b.t, { encoderHiddenStates: ctx }), b.eps) };
   },
+  executor: f.has("executor") ? (f.str("executor", "tfjs") as Executor) : undefined,
 });

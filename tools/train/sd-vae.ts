@@ -1,7 +1,7 @@
 /**
  * Stable Diffusion VAE (AutoencoderKL, RGB → 4 latent channels, 8× down: 64×64 frames → 4×8×8) on world frames.
  *
- *   node tools/run.mjs tools/train/sd-vae.ts [--steps 1500] [--batch 8] [--clips 1000]
+ *   node tools/run.mjs tools/train/sd-vae.ts [--steps 1500] [--batch 8] [--clips 1000] [--executor tfjs|ort]
  *
  * Loss: L1 reconstruction of frames in [−1, 1] + 1e-3 · KL per element (SD adds LPIPS and a GAN). When done,
  * scaling_factor = 1/std of the latents (SD 1.5's 0.18215 was found the same way) → final/config.json.
@@ -14,8 +14,9 @@ import { WORLD } from "../../src/engine/world/spec.js";
 import { TRAINED_STABLE_DIFFUSION } from "./configs.js";
 import { batchIndices, FRAMES, gaussian, planarFrame, stepRng, WorldDataset } from "./lib/data.js";
 import { flags, run, startTraining } from "./lib/env.js";
+import { vaeLoss } from "./lib/losses.js";
 import { initParams } from "./lib/params.js";
-import { cosineLr, isDone, loadFinal, train } from "./lib/trainer.js";
+import { cosineLr, type Executor, isDone, loadFinal, train } from "./lib/trainer.js";
 
 const f = flags();
 const dir = f.str("dir", run("sd-vae"));
@@ -44,19 +45,13 @@ const res = await train({
     idx.forEach((i, b) => {
       planarFrame(data.frames(i), rng.int(FRAMES), x, b * 3 * H * W);
     });
-    return { x, eps: gaussian(rng, B * 4 * (H / 8) * (W / 8)) };
+    return {
+      x: { data: x, shape: [B, 3, H, W] },
+      eps: { data: gaussian(rng, B * 4 * (H / 8) * (W / 8)), shape: [B, 4, H / 8, W / 8] },
+    };
   },
-  loss: (ops, b) => {
-    const x = tf.tensor4d(b.x, [B, 3, H, W]);
-    const p = vae.encode(ops, x);
-    const z = tf.add(p.mean, tf.mul(p.std, tf.tensor(b.eps, p.mean.shape)));
-    const rec = tf.mean(tf.abs(tf.sub(vae.decode(ops, z), x))) as tf.Scalar;
-    const kl = tf.mul(
-      0.5,
-      tf.mean(tf.sub(tf.add(tf.square(p.mean), tf.exp(p.logvar)), tf.add(p.logvar, 1))),
-    ) as tf.Scalar;
-    return { loss: tf.add(rec, tf.mul(kl, 1e-3)) as tf.Scalar, parts: { l1: rec, kl } };
-  },
+  graphLoss: (ops, b) => vaeLoss(vae, ops, b.x, b.eps),
+  executor: f.has("executor") ? (f.str("executor", "tfjs") as Executor) : undefined,
 });
 
 if (res.finished || (await isDone(dir))) {

@@ -2,6 +2,7 @@
  * Training losses written once against `Ops`, so the tfjs loop differentiates them with tfjs autodiff and the ORT
  * loop traces them into the training graph (forward + loss + backward in one ONNX model).
  */
+import type { AutoencoderKL } from "../../../src/engine/models/diffusers/autoencoder_kl.js";
 import type { Ops } from "../../../src/engine/ops/ops.js";
 
 const allAxes = <T>(ops: Ops<T>, x: T) => ops.shape(x).map((_, i) => i);
@@ -42,4 +43,27 @@ export function infoNce<T>(ops: Ops<T>, a: T, b: T, tau: number): T {
   const diag = ops.sum(ops.mul(logits, ops.constant(eye, [n, n])), -1); // the matched pairs' logits [n]
   const ce = (axis: number) => meanAll(ops, ops.sub(ops.log(ops.sum(ops.exp(logits), axis)), diag)); // −log softmax at the diagonal
   return ops.mul(ops.add(ce(-1), ce(0)), 0.5);
+}
+
+/**
+ * The VAE jobs' loss (audioldm-vae, sd-vae): L1 reconstruction through a reparameterised sample z = μ + σ·ε
+ * (ε fed as an input, reshaped to the latent) plus `klWeight` · KL per element.
+ */
+export function vaeLoss<T>(vae: AutoencoderKL, ops: Ops<T>, x: T, eps: T, klWeight = 1e-3) {
+  const p = vae.encode(ops, x);
+  const z = ops.add(p.mean, ops.mul(p.std, ops.reshape(eps, ops.shape(p.mean))));
+  const rec = l1(ops, vae.decode(ops, z), x);
+  const kl = gaussianKl(ops, p.mean, p.logvar);
+  return { loss: ops.add(rec, ops.mul(kl, klWeight)), parts: { l1: rec, kl } };
+}
+
+/** log softmax over the last axis, shifted by the row maximum (logits may be large). */
+export function logSoftmax<T>(ops: Ops<T>, x: T): T {
+  const s = ops.sub(x, ops.max(x, -1, true));
+  return ops.sub(s, ops.log(ops.sum(ops.exp(s), -1, true)));
+}
+
+/** Cross-entropy against soft targets t [B, K] (rows summing to 1): mean over rows of −Σ t·log softmax. */
+export function softCrossEntropy<T>(ops: Ops<T>, logits: T, t: T): T {
+  return ops.neg(meanAll(ops, ops.sum(ops.mul(t, logSoftmax(ops, logits)), -1)));
 }

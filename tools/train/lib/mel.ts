@@ -9,7 +9,8 @@
  */
 import { Fft } from "../../../src/engine/metrics/fft.js";
 import { melFilterbank } from "../../../src/engine/metrics/onsets.js";
-import { tf } from "../../../src/engine/ops/tfjs.js";
+import type { Ops } from "../../../src/engine/ops/ops.js";
+import { TfjsOps, type tf } from "../../../src/engine/ops/tfjs.js";
 
 export const AUDIOLDM_MEL = Object.freeze({
   sampleRate: 16000,
@@ -69,83 +70,90 @@ export function melHost(wav: Float32Array): Float32Array {
   return out;
 }
 
-const dftTables = new Map<number, tf.Tensor2D>();
-let melMatrix: tf.Tensor2D | null = null;
-const frameIndex = new Map<string, tf.Tensor2D>();
+const dftTables = new Map<number, Float32Array>();
+let melMatrix: Float32Array | null = null;
+const frameIndex = new Map<string, Int32Array>();
 
-/** [n_fft, 2·bins]: periodic-Hann-windowed cos and −sin columns of the DFT. */
-function dft(nFft: number): tf.Tensor2D {
-  let t = dftTables.get(nFft);
-  if (!t) {
+/** Windowed real DFT as a matrix [nFft, 2·bins]: columns cos then −sin. */
+function dft(nFft: number): Float32Array {
+  let k = dftTables.get(nFft);
+  if (!k) {
     const bins = nFft / 2 + 1;
     const w = hann(nFft);
-    const k = new Float32Array(nFft * 2 * bins);
+    k = new Float32Array(nFft * 2 * bins);
     for (let i = 0; i < nFft; i++)
       for (let f = 0; f < bins; f++) {
         const a = (2 * Math.PI * ((f * i) % nFft)) / nFft;
         k[i * 2 * bins + f] = w[i] * Math.cos(a);
         k[i * 2 * bins + bins + f] = -w[i] * Math.sin(a);
       }
-    t = tf.keep(tf.tensor2d(k, [nFft, 2 * bins]));
-    dftTables.set(nFft, t);
+    dftTables.set(nFft, k);
   }
-  return t;
+  return k;
 }
 
-function melBasis(): tf.Tensor2D {
+/** The mel filterbank transposed, [bins, nMels]. */
+function melBasis(): Float32Array {
   if (!melMatrix) {
-    const mt = new Float32Array(NBINS * AUDIOLDM_MEL.nMels);
+    melMatrix = new Float32Array(NBINS * AUDIOLDM_MEL.nMels);
     for (let m = 0; m < AUDIOLDM_MEL.nMels; m++)
-      for (let f = 0; f < NBINS; f++) mt[f * AUDIOLDM_MEL.nMels + m] = bank[m * NBINS + f];
-    melMatrix = tf.keep(tf.tensor2d(mt, [NBINS, AUDIOLDM_MEL.nMels]));
+      for (let f = 0; f < NBINS; f++) melMatrix[f * AUDIOLDM_MEL.nMels + m] = bank[m * NBINS + f];
   }
   return melMatrix;
 }
 
-/** Sample index of every (frame, tap): [frames, n_fft] int32. */
-function framesOf(padded: number, nFft: number, hop: number): tf.Tensor2D {
+/** Sample indices of every frame, [frames·nFft]. */
+function framesOf(padded: number, nFft: number, hop: number): Int32Array {
   const key = `${padded}/${nFft}/${hop}`;
-  let t = frameIndex.get(key);
-  if (!t) {
+  let idx = frameIndex.get(key);
+  if (!idx) {
     const frames = Math.floor((padded - nFft) / hop) + 1;
-    const idx = new Int32Array(frames * nFft);
+    idx = new Int32Array(frames * nFft);
     for (let f = 0; f < frames; f++) for (let i = 0; i < nFft; i++) idx[f * nFft + i] = f * hop + i;
-    t = tf.keep(tf.tensor2d(idx, [frames, nFft], "int32"));
-    frameIndex.set(key, t);
+    frameIndex.set(key, idx);
   }
-  return t;
+  return idx;
 }
 
 /**
- * |STFT| of waveforms [B, L] → [B·frames, bins] (zero padding of (n_fft − hop)/2 per side, no centering).
- * Frames are gathered (gradient: a segment sum) and the DFT is a matmul, so no strided convolution appears on
- * the gradient path.
+ * |STFT| of waveforms [B, L] → [B·frames, bins] (zero padding of (n_fft − hop)/2 per side, no centering), against
+ * `Ops` (trained through tfjs or traced into the ORT training graph). Frames are gathered (gradient: a segment sum)
+ * and the DFT is a matmul, so no strided convolution appears on the gradient path.
  */
-export function stftMagnitude(
-  wav: tf.Tensor2D,
+export function stftMagnitudeOps<T>(
+  ops: Ops<T>,
+  wav: T,
   nFft: number,
   hop: number,
-): { mag: tf.Tensor2D; frames: number } {
+): { mag: T; frames: number } {
   const p = (nFft - hop) / 2;
-  const x = tf.pad(wav, [
+  const x = ops.pad(wav, [
     [0, 0],
     [p, p],
   ]);
-  const [b, l] = x.shape;
+  const [b, l] = ops.shape(x);
   const idx = framesOf(l, nFft, hop);
-  const t = idx.shape[0];
+  const t = idx.length / nFft;
   const bins = nFft / 2 + 1;
-  const frames = tf.reshape(tf.gather(x, tf.reshape(idx, [-1]), 1), [b * t, nFft]);
-  const spec = tf.matMul(frames, dft(nFft)); // [B·T, 2·bins]
-  const re = tf.slice(spec, [0, 0], [b * t, bins]);
-  const im = tf.slice(spec, [0, bins], [b * t, bins]);
-  return { mag: tf.sqrt(tf.add(tf.add(tf.square(re), tf.square(im)), 1e-9)) as tf.Tensor2D, frames: t };
+  const frames = ops.reshape(ops.gather(x, ops.constant(idx, [idx.length]), 1), [b * t, nFft]);
+  const spec = ops.matmul(frames, ops.constant(dft(nFft), [nFft, 2 * bins])); // [B·T, 2·bins]
+  const re = ops.slice(spec, 1, 0, bins);
+  const im = ops.slice(spec, 1, bins, 2 * bins);
+  return { mag: ops.sqrt(ops.add(ops.add(ops.mul(re, re), ops.mul(im, im)), 1e-9)), frames: t };
 }
 
 /** Differentiable AudioLDM log-mel of waveforms [B, L] → [B, frames, 64] (zero instead of reflect padding). */
-export function melTf(wav: tf.Tensor2D): tf.Tensor3D {
+export function melOps<T>(ops: Ops<T>, wav: T): T {
   const { nFft, hop, clampMin, nMels } = AUDIOLDM_MEL;
-  const { mag, frames } = stftMagnitude(wav, nFft, hop);
-  const m = tf.matMul(mag, melBasis());
-  return tf.reshape(tf.log(tf.maximum(m, clampMin)), [wav.shape[0], frames, nMels]) as tf.Tensor3D;
+  const { mag, frames } = stftMagnitudeOps(ops, wav, nFft, hop);
+  const m = ops.matmul(mag, ops.constant(melBasis(), [NBINS, nMels]));
+  return ops.reshape(ops.log(ops.maximum(m, clampMin)), [ops.shape(wav)[0], frames, nMels]);
+}
+
+let tfOps: TfjsOps | null = null;
+
+/** `melOps` on tf tensors (frozen executor; gradients flow through the tf ops). */
+export function melTf(wav: tf.Tensor2D): tf.Tensor3D {
+  tfOps ??= new TfjsOps();
+  return melOps(tfOps, wav) as tf.Tensor3D;
 }
