@@ -11,7 +11,7 @@
  * path are stored as the forward executor stores them (fp32/fp16); the gradient is that of the stored weights.
  */
 import type { InferenceSession } from "onnxruntime-common";
-import { OnnxEmitter } from "../ops/onnx/emitter.js";
+import { type BuiltModel, OnnxEmitter } from "../ops/onnx/emitter.js";
 import { type GSym, OnnxGradTracer } from "../ops/onnx/grad.js";
 import { createSession, type HostTensor, runSession, SessionCache } from "../ops/onnx/session.js";
 import type { ExecutorChoice } from "../ops/runner.js";
@@ -54,32 +54,72 @@ interface Built {
 
 type OnnxChoice = Extract<ExecutorChoice, { kind: "onnx" }>;
 
-/** A guidance graph being traced: weights as the forward stores them (fp16 or fp32), recompute per `opts`. */
-function traceGraph(name: string, choice: OnnxChoice, opts: GuidanceGraphOptions) {
-  const em = new OnnxEmitter({ weights: choice.weights === "fp16" ? "fp16" : "fp32", graphName: name });
+/** How a guidance graph stores its weights: as the forward stores them (fp16), else fp32. */
+const storedAs = (choice: OnnxChoice): GuidanceWeights => (choice.weights === "fp16" ? "fp16" : "fp32");
+export type GuidanceWeights = "fp16" | "fp32";
+
+/** A guidance graph being traced: weights stored as `weights`, recompute per `opts`. */
+function traceGraph(name: string, weights: GuidanceWeights, opts: GuidanceGraphOptions) {
+  const em = new OnnxEmitter({ weights, graphName: name });
   return { em, gt: new OnnxGradTracer(em, { recompute: opts.recompute ?? true }) };
 }
 
-/** Outputs `loss` and `term_k`, then the session (the forward's options, ORT's CPU arena per `opts.arena`). */
+/** A traced guidance graph, serialized, and the names of its `term_k` outputs. */
+export interface GuidanceGraph {
+  built: BuiltModel;
+  terms: string[];
+}
+
+/** Outputs `loss` and `term_k`, and serializes the graph. */
 function finishGraph(
   em: OnnxEmitter,
   parts: LossParts<GSym>,
   terms: readonly LossTerm<GSym>[],
-  choice: OnnxChoice,
-  opts: GuidanceGraphOptions,
-): Promise<Built> {
+): GuidanceGraph {
   em.output("loss", parts.total);
   terms.forEach((t, k) => {
     em.output(`term_${k}`, parts.terms[t.name]);
   });
+  return { built: em.build(), terms: terms.map((t) => t.name) };
+}
+
+/** The session of a guidance graph: the forward's options, ORT's CPU arena per `opts.arena`. */
+async function openGraph(g: GuidanceGraph, choice: OnnxChoice, opts: GuidanceGraphOptions): Promise<Built> {
   const session = {
     ...choice.session,
     extra: { ...choice.session?.extra, enableCpuMemArena: opts.arena ?? false },
   };
-  return createSession(choice.ort, em.build(), session).then((s) => ({
-    session: s,
-    terms: terms.map((t) => t.name),
+  return { session: await createSession(choice.ort, g.built, session), terms: g.terms };
+}
+
+/**
+ * The single-path guidance graph of `embed` for one latent shape and target set, not yet a session
+ * (`OnnxGuidance` opens it; bench/profile.ts profiles it).
+ *
+ *   inputs : x0 [shape]; target_k [1, D] per target of non-zero weight
+ *   outputs: loss []; term_k [1]; grad [shape] = ∂loss/∂x0
+ */
+export function guidanceGraph(
+  name: string,
+  embed: EmbedFn,
+  shape: readonly number[],
+  targets: readonly AlignTarget[],
+  weights: GuidanceWeights,
+  opts: GuidanceGraphOptions = {},
+): GuidanceGraph {
+  const { em, gt } = traceGraph(name, weights, opts);
+  const x0 = gt.input("x0", shape, { grad: true });
+  const e = embed(gt, x0);
+  const active = targets.filter((t) => t.weight !== 0);
+  const terms: LossTerm<GSym>[] = active.map((t, k) => ({
+    name: t.name,
+    a: gt.input(`target_${k}`, [1, t.embedding.length]),
+    b: e,
+    weight: t.weight,
   }));
+  const parts = bindLoss(gt, terms);
+  em.output("grad", gt.gradients(parts.total, [x0])[0]);
+  return finishGraph(em, parts, terms);
 }
 
 /** The session for `key` — the only one kept (a full-size guidance session is GBs) — unless cancelled first. */
@@ -112,19 +152,8 @@ export class OnnxGuidance {
   ) {}
 
   private build(shape: readonly number[], targets: readonly AlignTarget[]): Promise<Built> {
-    const { em, gt } = traceGraph(this.name, this.choice, this.opts);
-    const x0 = gt.input("x0", shape, { grad: true });
-    const e = this.embed(gt, x0);
-    const active = targets.filter((t) => t.weight !== 0);
-    const terms: LossTerm<GSym>[] = active.map((t, k) => ({
-      name: t.name,
-      a: gt.input(`target_${k}`, [1, t.embedding.length]),
-      b: e,
-      weight: t.weight,
-    }));
-    const parts = bindLoss(gt, terms);
-    em.output("grad", gt.gradients(parts.total, [x0])[0]);
-    return finishGraph(em, parts, terms, this.choice, this.opts);
+    const g = guidanceGraph(this.name, this.embed, shape, targets, storedAs(this.choice), this.opts);
+    return openGraph(g, this.choice, this.opts);
   }
 
   /**
@@ -245,7 +274,7 @@ export class OnnxJointGuidance {
   ) {}
 
   private build(shapes: Partial<Record<JointModality, readonly number[]>>, textDim: number) {
-    const { em, gt } = traceGraph(this.name, this.choice, this.opts);
+    const { em, gt } = traceGraph(this.name, storedAs(this.choice), this.opts);
     const mods = involvedModalities(this.weights);
     const x0 = Object.fromEntries(
       mods.map((m) => [m, gt.input(`x0_${m}`, shapes[m]!, { grad: true })]),
@@ -262,7 +291,7 @@ export class OnnxJointGuidance {
     mods.forEach((m, k) => {
       em.output(`grad_${m}`, grads[k]);
     });
-    return finishGraph(em, parts, terms, this.choice, this.opts);
+    return openGraph(finishGraph(em, parts, terms), this.choice, this.opts);
   }
 
   async lossAndGrads(

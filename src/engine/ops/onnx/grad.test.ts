@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import * as ortNode from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
+import { opCensus } from "../../../../bench/lib/onnx_census.js";
 import { maxAbsDiff, randn } from "../../../../test/support/naive.js";
 import { type Program, param, programs } from "../../../../test/support/op-programs.js";
 import type { Ops } from "../ops.js";
@@ -29,6 +30,7 @@ const GW = param([6, 4, 3], 201);
 const RW = param([4, 4, 3], 206); // resblock conv: 4 → 4 channels
 const GW2 = param([4, 6, 3], 204);
 const GG = param([6, 2, 3], 205); // grouped conv1d: groups 2 → 2 input channels per group
+const GW4 = param([6, 2, 2, 3], 207); // grouped conv2d: groups 3 → 2 input channels per group
 const CT = param([3, 4, 3, 3], 202); // convTranspose2d weight [C_in, C_out, k, k]
 const LW = param([5], 203);
 
@@ -279,6 +281,54 @@ function outSize(p: Program): number {
   return y.shape.reduce((a, b) => a * b, 1);
 }
 
+/**
+ * ∂L/∂x of L = Σ R·conv(x) through the emitted backward, and the central differences of the forward (exact up to
+ * float32 rounding: L is linear in x), plus the op types of the backward graph.
+ */
+async function inputGradVsDifferences(
+  conv: <T>(ops: Ops<T>, x: T) => T,
+  shape: number[],
+  seed: number,
+): Promise<{ g: Float32Array; fd: Float32Array; ops: string[] }> {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x0 = randn(n, seed);
+  const em = new OnnxEmitter();
+  const yShape = conv(em, em.input("x", shape)).shape;
+  const r = randn(
+    yShape.reduce((a, b) => a * b, 1),
+    seed + 1,
+  );
+  const lossOf = <T>(ops: Ops<T>, x: T) =>
+    ops.sum(
+      ops.mul(conv(ops, x), ops.constant(r, yShape)),
+      yShape.map((_, i) => i),
+    );
+
+  const gt = new OnnxGradTracer(new OnnxEmitter());
+  const x = gt.input("x", shape, { grad: true });
+  const [gx] = gt.gradients(lossOf(gt, x), [x]);
+  gt.emitter.output("g", gx);
+  const built = gt.emitter.build();
+  const gs = await createSession(ort, built);
+  const g = (await runSession(ort, gs, { x: { data: x0, shape } })).g.data as Float32Array;
+  await gs.release();
+
+  const fwd = new OnnxEmitter();
+  fwd.output("loss", lossOf(fwd, fwd.input("x", shape)));
+  const fs = await createSession(ort, fwd.build());
+  const at = async (v: Float32Array) => (await runSession(ort, fs, { x: { data: v, shape } })).loss.data[0];
+  const fd = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = Float32Array.from(x0);
+    const m = Float32Array.from(x0);
+    p[i] += 0.5;
+    m[i] -= 0.5;
+    fd[i] = (await at(p)) - (await at(m));
+  }
+  await fs.release();
+  return { g, fd, ops: [...opCensus(built.model).ops.keys()] };
+}
+
 describe("ONNX backward (OnnxGradTracer) equals tfjs autodiff", () => {
   const all = [...programs, ...gradPrograms].filter((p) => floatInputs(p).length > 0);
   for (const [n, p] of all.entries()) {
@@ -300,47 +350,43 @@ describe("ONNX backward (OnnxGradTracer) equals tfjs autodiff", () => {
   }
 
   it("grouped strided dilated conv (no tfjs reference): equals central differences of the forward", async () => {
-    // L = Σ R·conv(x) is linear in x, so a central difference is exact up to float32 rounding.
-    const x0 = randn(4 * 14, 31);
     const conv = <T>(ops: Ops<T>, x: T) =>
       ops.conv(x, ops.param(GG), null, { stride: 2, padding: [[2, 0]], dilation: 2, groups: 2 });
-    const em = new OnnxEmitter();
-    const yShape = conv(em, em.input("x", [1, 4, 14])).shape;
-    const r = randn(
-      yShape.reduce((a, b) => a * b, 1),
-      32,
-    );
-    const lossOf = <T>(ops: Ops<T>, x: T) =>
-      ops.sum(ops.mul(conv(ops, x), ops.constant(r, yShape)), [0, 1, 2]);
-
-    const gt = new OnnxGradTracer(new OnnxEmitter());
-    const x = gt.input("x", [1, 4, 14], { grad: true });
-    const [gx] = gt.gradients(lossOf(gt, x), [x]);
-    gt.emitter.output("g", gx);
-    const gs = await createSession(ort, gt.emitter.build());
-    const g = (await runSession(ort, gs, { x: { data: x0, shape: [1, 4, 14] } })).g.data;
-    await gs.release();
-
-    const fwd = new OnnxEmitter();
-    fwd.output("loss", lossOf(fwd, fwd.input("x", [1, 4, 14])));
-    const fs = await createSession(ort, fwd.build());
-    const at = async (v: Float32Array) =>
-      (await runSession(ort, fs, { x: { data: v, shape: [1, 4, 14] } })).loss.data[0];
-    const fd = new Float32Array(x0.length);
-    for (let i = 0; i < x0.length; i++) {
-      const p = Float32Array.from(x0);
-      const m = Float32Array.from(x0);
-      p[i] += 0.5;
-      m[i] -= 0.5;
-      fd[i] = (await at(p)) - (await at(m));
-    }
-    await fs.release();
+    const { g, fd } = await inputGradVsDifferences(conv, [1, 4, 14], 31);
     expect(maxAbsDiff(g, fd)).toBeLessThan(1e-4);
     expect(Math.max(...fd.map(Math.abs))).toBeGreaterThan(0.1);
     // the stride-2 floor drops the last input column: its gradient is exactly zero on both sides
     for (let c = 0; c < 4; c++) {
       expect(fd[c * 14 + 13]).toBe(0);
       expect(g[c * 14 + 13]).toBe(0);
+    }
+  });
+
+  it("stride-1 convs (grouped, dilated, asymmetric pads; 1-d and 2-d) differentiate as a Conv with the flipped weight, no ConvTranspose", async () => {
+    const cases: [<T>(ops: Ops<T>, x: T) => T, number[]][] = [
+      [
+        (ops, x) => ops.conv(x, ops.param(GG), null, { padding: [[3, 1]], dilation: 2, groups: 2 }),
+        [1, 4, 11],
+      ],
+      [(ops, x) => ops.conv(x, ops.param(RW), null, { padding: 3, dilation: 3 }), [2, 4, 9]], // HiFiGAN resblock
+      [
+        (ops, x) =>
+          ops.conv(x, ops.param(GW4), null, {
+            padding: [
+              [1, 0],
+              [2, 2],
+            ],
+            groups: 3,
+          }),
+        [1, 6, 5, 7],
+      ],
+    ];
+    for (const [k, [conv, shape]] of cases.entries()) {
+      const { g, fd, ops } = await inputGradVsDifferences(conv, shape, 40 + k);
+      expect(ops).toContain("Conv");
+      expect(ops).not.toContain("ConvTranspose");
+      expect(maxAbsDiff(g, fd)).toBeLessThan(1e-4);
+      expect(Math.max(...fd.map(Math.abs))).toBeGreaterThan(0.1);
     }
   });
 
