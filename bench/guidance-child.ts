@@ -8,7 +8,7 @@
  */
 import * as ortNode from "onnxruntime-node";
 import type { OrtModule } from "../src/engine/ops/onnx/session.js";
-import { audioVae, fillImageBind, fillRandom, imagebind, vocoder } from "./lib/cases.js";
+import { guidanceModels } from "./lib/cases.js";
 import { guidanceStepsOrt } from "./lib/guidance.js";
 import { gc, procMem, resetPeak } from "./lib/measure.js";
 import { fullConfigs, SMALL } from "./lib/models.js";
@@ -19,12 +19,7 @@ const opt = (n: string, d: string) => {
   return i >= 0 && argv[i + 1] ? argv[i + 1] : d;
 };
 const cfg = argv.includes("--quick") ? SMALL : fullConfigs();
-const vae = audioVae(cfg.audioVae);
-const voc = vocoder(cfg.vocoder);
-const ib = imagebind(cfg.imagebind);
-fillRandom(vae);
-fillRandom(voc);
-fillImageBind(ib, ["audio"]);
+const { vae, voc, ib } = guidanceModels(cfg);
 gc();
 const rssBefore = procMem().rss;
 resetPeak();

@@ -1,14 +1,15 @@
 /**
  * node tools/run.mjs bench/profile.ts <unet|vae|vocoder|ib-audio|ib-text|ib-vision|unet-motion|guidance> [fp16|fp32|q4]
  *   [--seconds 10] [--frames 16] [--px 512] [--threads 2] [--runs 1] [--opt all|extended|basic|disabled]
- *   [--save DIR] [--spin 0|1] [--recompute 0|1] [--json]
+ *   [--save DIR] [--spin 0|1] [--recompute 0|1] [--json] [--quick]
  *
  * Per-node ORT profile of one emitted full-size component (random weights of the real config): kernel time by op
  * type, the slowest nodes, and the op census of the emitted graph and (with --save) of the graph ORT actually
  * ran after its optimizations (what constant folding and fusions left). --save also writes both models.
  * `guidance` is the V2A aligner's ORT graph (aligner/onnx_guidance.ts `guidanceGraph`: VAE decoder → vocoder →
  * fbank → ImageBind audio → bind loss, with its emitted backward; fp16 or fp32 storage, --recompute as the
- * studio's default 1). --json prints the profile summary as the last line (bench/run.ts reads it).
+ * studio's default 1). --json prints the profile summary as the last line (bench/run.ts reads it); --quick uses
+ * the bundled default pack's configs.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -31,6 +32,7 @@ import {
   emitCase,
   fillImageBind,
   fillRandom,
+  guidanceModels,
   ibAudioCase,
   ibTextCase,
   ibVisionCase,
@@ -42,7 +44,7 @@ import {
   vocoderCase,
   wave,
 } from "./lib/cases.js";
-import { fullConfigs } from "./lib/models.js";
+import { fullConfigs, SMALL } from "./lib/models.js";
 import { opCensus } from "./lib/onnx_census.js";
 import { summarizeProfile } from "./lib/profile.js";
 import { timed } from "./lib/timing.js";
@@ -60,7 +62,7 @@ const runs = Number(opt("--runs") ?? 1);
 const level = (opt("--opt") ?? "all") as "all" | "extended" | "basic" | "disabled";
 const save = opt("--save");
 const seconds = Number(opt("--seconds") ?? 10);
-const cfg = fullConfigs();
+const cfg = args.includes("--quick") ? SMALL : fullConfigs();
 
 function build(): Case {
   switch (which) {
@@ -99,12 +101,7 @@ function build(): Case {
 
 /** The aligner's V2A guidance graph at `seconds` (two targets, as the official step), with its feeds. */
 function guidance(): { built: BuiltModel; inputs: Record<string, HostTensor>; label: string } {
-  const vae = audioVae(cfg.audioVae);
-  const voc = vocoder(cfg.vocoder);
-  const ib = imagebind(cfg.imagebind);
-  fillRandom(vae);
-  fillRandom(voc);
-  fillImageBind(ib, ["audio"]);
+  const { vae, voc, ib } = guidanceModels(cfg);
   const clips = Math.max(1, Math.round(seconds));
   const shape = [1, vae.config.latent_channels, Math.round(seconds * 25), 16];
   const dim = ib.config.out_embed_dim;

@@ -640,6 +640,34 @@ await section("guidance", quick ? 30_000 : 240_000, async () => {
         buildMs: o.buildMs,
       });
     }
+  // where the default ORT graph's time goes (per-op profile of one run at the measured length, fresh process)
+  const prof = spawnSync(
+    process.execPath,
+    [
+      "tools/run.mjs",
+      "bench/profile.ts",
+      "guidance",
+      "fp32",
+      "--seconds",
+      String(GUIDE_SECONDS),
+      "--threads",
+      String(THREADS),
+      "--json",
+      ...(quick ? ["--quick"] : []),
+    ],
+    { encoding: "utf8", maxBuffer: 64 * 2 ** 20 },
+  );
+  const profLine = prof.stdout.trim().split("\n").pop() ?? "";
+  const row = results.guidance.find((x) => x.seconds === GUIDE_SECONDS && x.executor.includes("default"));
+  if (prof.status === 0 && profLine.startsWith("{") && row) {
+    row.profile = JSON.parse(profLine) as GuidanceResult["profile"];
+    log(
+      `guidance ${GUIDE_SECONDS} s profile: ${row.profile?.byOp
+        .slice(0, 4)
+        .map((o) => `${o.op} ${((100 * o.ms) / (row.profile?.totalMs ?? 1)).toFixed(0)}%`)
+        .join(", ")}`,
+    );
+  } else results.notes.push(`guidance profile did not run: exit ${prof.status} ${prof.stderr.slice(-200)}`);
 });
 
 // AnimateDiff UNet (SD 1.5 + motion adapter v1-5-2): 8 / 16 frames at a reduced resolution (--video-px).

@@ -157,6 +157,36 @@ async function bench(o: BrowserBenchOptions): Promise<BrowserResult> {
       caseFlops(vocoderCase(voc, seconds)) +
       caseFlops(ibAudioCase(ib, 1)));
   const guidanceShape = `[1,8,${seconds * 25},16] → 1 clip`;
+  /** A guidance row from its timed runs (ms) and its first run (which includes any session build). */
+  const guidanceRow = (
+    executor: ComponentResult["executor"],
+    weights: ComponentResult["weights"],
+    threads: number,
+    runsMs: number[],
+    firstRunMs: number,
+    note: string,
+  ) => {
+    const w = [...runsMs].sort((a, b) => a - b);
+    const median = w[w.length >> 1];
+    components.push({
+      section: "browser",
+      component: "guidance",
+      shape: guidanceShape,
+      executor,
+      weights,
+      threads,
+      gflop: guidanceFlops / 1e9,
+      medianMs: median,
+      minMs: w[0],
+      maxMs: w[w.length - 1],
+      cpuMedianMs: null,
+      repeats: w.length,
+      firstRunMs,
+      gflops: guidanceFlops / 1e6 / median,
+      cpuGflops: null,
+      note,
+    });
+  };
   // the guidance step as the studio runs it by default: loss and gradient as one ONNX graph with its emitted
   // backward (OnnxGuidance) on the forward's EP; the first call builds the session
   for (const ep of eps) {
@@ -173,25 +203,14 @@ async function bench(o: BrowserBenchOptions): Promise<BrowserResult> {
         { executionProviders: [ep] },
         n,
       );
-      const w = g.runs.map((r) => r.run.wallMs).sort((a, b) => a - b);
-      components.push({
-        section: "browser",
-        component: "guidance",
-        shape: guidanceShape,
-        executor: ep === "webgpu" ? "ort-webgpu" : "ort-wasm-browser",
-        weights: "fp32",
-        threads: ep === "webgpu" ? 1 : rt.report.ort.wasmThreads,
-        gflop: guidanceFlops / 1e9,
-        medianMs: w[w.length >> 1],
-        minMs: w[0],
-        maxMs: w[w.length - 1],
-        cpuMedianMs: null,
-        repeats: w.length,
-        firstRunMs: g.buildMs,
-        gflops: guidanceFlops / 1e6 / w[w.length >> 1],
-        cpuGflops: null,
-        note: "loss + emitted backward as one ORT graph (the studio's default), host Adam; first run includes the session build",
-      });
+      guidanceRow(
+        ep === "webgpu" ? "ort-webgpu" : "ort-wasm-browser",
+        "fp32",
+        ep === "webgpu" ? 1 : rt.report.ort.wasmThreads,
+        g.runs.map((r) => r.run.wallMs),
+        g.buildMs,
+        "loss + emitted backward as one ORT graph (the studio's default), host Adam; first run includes the session build",
+      );
     } catch (e) {
       notes.push(`guidance on ORT ${ep} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -204,29 +223,14 @@ async function bench(o: BrowserBenchOptions): Promise<BrowserResult> {
     const runs = [g0.run];
     for (let i = 0; i < (rt.report.tfjs.backend === "webgpu" ? gpuRepeats : o.repeats); i++)
       runs.push((await guidanceStep({ ops: gops, vae, vocoder: voc, imagebind: ib }, seconds)).run);
-    const w = runs
-      .slice(1)
-      .map((r) => r.wallMs)
-      .sort((a, b) => a - b);
-    const flops = guidanceFlops;
-    components.push({
-      section: "browser",
-      component: "guidance",
-      shape: guidanceShape,
-      executor: rt.report.tfjs.backend === "webgpu" ? "tfjs-webgpu" : "tfjs-wasm",
-      weights: "fp32-tfjs",
-      threads: 1,
-      gflop: flops / 1e9,
-      medianMs: w[w.length >> 1],
-      minMs: w[0],
-      maxMs: w[w.length - 1],
-      cpuMedianMs: null,
-      repeats: w.length,
-      firstRunMs: g0.run.wallMs,
-      gflops: flops / 1e6 / w[w.length >> 1],
-      cpuGflops: null,
-      note: "forward + backward + Adam update (FLOPs ≈ 2 × forward)",
-    });
+    guidanceRow(
+      rt.report.tfjs.backend === "webgpu" ? "tfjs-webgpu" : "tfjs-wasm",
+      "fp32-tfjs",
+      1,
+      runs.slice(1).map((r) => r.wallMs),
+      g0.run.wallMs,
+      "forward + backward + Adam update (FLOPs ≈ 2 × forward)",
+    );
   } catch (e) {
     notes.push(`guidance on tfjs failed: ${e instanceof Error ? e.message : String(e)}`);
   } finally {

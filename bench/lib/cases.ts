@@ -285,3 +285,18 @@ export function caseFlops(c: Case): number {
   c.forward(fc.ops, xs);
   return fc.flops();
 }
+
+/** The guidance path's models (AudioLDM VAE, vocoder, ImageBind audio tower) with random weights of `cfg`. */
+export function guidanceModels(cfg: {
+  audioVae: Record<string, unknown>;
+  vocoder: Record<string, unknown>;
+  imagebind: Parameters<typeof imagebind>[0];
+}) {
+  const vae = audioVae(cfg.audioVae);
+  const voc = vocoder(cfg.vocoder);
+  const ib = imagebind(cfg.imagebind);
+  fillRandom(vae);
+  fillRandom(voc);
+  fillImageBind(ib, ["audio"]);
+  return { vae, voc, ib };
+}

@@ -85,6 +85,8 @@ export interface GuidanceResult {
   tfjsPeakMiB: number;
   /** ORT rows: the first call, which traces the graph with its backward and creates the session (ms). */
   buildMs?: number;
+  /** Per-op kernel time of the same graph (bench/profile.ts guidance, one run, ORT profiler). */
+  profile?: ComponentResult["profile"];
 }
 
 export interface PlannerPhase {
