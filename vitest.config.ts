@@ -6,6 +6,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // Two test files at a time: vitest's default (CPUs − 1) runs them one by one on a 2-core machine, while much
+    // of a file's time is single-threaded (module import, tfjs-wasm, parsing), so the CI box sits half idle.
+    maxWorkers: 2,
     setupFiles: ["test/support/setup.ts"],
   },
 });

@@ -6,16 +6,18 @@
  * first job, within a stated bound. The page itself never opens a GPU device (an init script counts
  * `requestDevice` calls there), so the engine worker's device holds every GPU buffer the studio has.
  *
- * SwiftShader runs these models slowly (a warm 1-step job ≈ 110 s, the first ≈ 190 s on this 2-core machine), so
- * CI runs SOAK_WEBGPU_JOBS=2 by default; set SOAK_WEBGPU_JOBS=20 for the full soak.
+ * SwiftShader runs these models slowly (a warm 1-step job ≈ 110 s, the first ≈ 190 s on this 2-core machine; two
+ * jobs took 208 s in a CI run), which the 30-minute CI budget cannot hold next to the rest of the suite: the test
+ * runs when SOAK_WEBGPU_JOBS ≥ 2 is set (SOAK_WEBGPU_JOBS=4 gave the figures in docs/reliability.md; 20 for the
+ * full soak, ≈ 35 min here, minutes on a real GPU).
  */
 import { describe, expect, it } from "vitest";
 import { studioSession } from "./support/session.js";
 import { probed, runJob, t2aParams } from "./support/studio.js";
 
-const session = studioSession();
-
-const JOBS = Number(process.env.SOAK_WEBGPU_JOBS ?? 2);
+const JOBS = Number(process.env.SOAK_WEBGPU_JOBS ?? 0);
+/** The browser starts only when the soak runs. */
+const session = JOBS >= 2 ? studioSession() : null;
 /**
  * Allowed growth of live GPU buffers / bytes from the level after the first job. Measured: the second job adds
  * 85 buffers (3.56 MiB) — ORT's WebGPU buffer pools filling — and later jobs add nothing.
@@ -44,7 +46,7 @@ function usageDelta(a: GpuSample, b: GpuSample): string {
 }
 
 async function gpuSample(): Promise<GpuSample> {
-  const mem = await runJob(session.studio.page, "engine-memory", {});
+  const mem = await runJob(session!.studio.page, "engine-memory", {});
   if (!mem.ok) throw new Error(`engine-memory failed: ${mem.message}`);
   const g = (mem.value as { gpuBuffers?: GpuSample }).gpuBuffers;
   if (!g) throw new Error("engine-memory reports no GPU buffers: the engine is not on WebGPU");
@@ -53,11 +55,11 @@ async function gpuSample(): Promise<GpuSample> {
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
 
-describe("soak on WebGPU", () => {
+describe.skipIf(JOBS < 2)("soak on WebGPU (SOAK_WEBGPU_JOBS ≥ 2)", () => {
   it(`${JOBS} consecutive WebGPU jobs keep the engine's GPU buffers at the first job's level`, {
     timeout: 300_000 + JOBS * 240_000,
   }, async () => {
-    const page = session.studio.page;
+    const page = session!.studio.page;
     await page.addInitScript(() => {
       const w = window as unknown as { __pageDevices: number };
       w.__pageDevices = 0;
@@ -103,6 +105,6 @@ describe("soak on WebGPU", () => {
       );
     });
     expect(await page.evaluate(() => (window as unknown as { __pageDevices: number }).__pageDevices)).toBe(0);
-    session.expectClean();
+    session?.expectClean();
   });
 });
