@@ -253,7 +253,14 @@ export function writeSummary(r: BenchResults): string {
     const at = mem.planner[0];
     const real = mem.planner[mem.planner.length - 1];
     const den = at.phases.find((p) => p.name === "denoise");
-    if (den && mem.measured.denoisePeakRssMiB != null)
+    if (den && mem.measured.denoisePeakRssMiB != null && mem.measured.denoisePeakRssMiB <= 0)
+      rows.push([
+        `planner estimate / measured peak, denoise phase at ${at.seconds} s (UNet ORT session + tfjs guidance)`,
+        "not measured",
+        "≈ 1",
+        `the process's RSS fell during the phase (${gib(mem.measured.denoisePeakRssMiB)} GiB): it reused pages freed by earlier sections, so in-process growth says nothing here; the ORT guidance rows below are measured in fresh processes`,
+      ]);
+    else if (den && mem.measured.denoisePeakRssMiB != null)
       rows.push([
         `planner estimate / measured peak, denoise phase at ${at.seconds} s (UNet ORT session + tfjs guidance)`,
         f2(den.totalMiB / mem.measured.denoisePeakRssMiB),
