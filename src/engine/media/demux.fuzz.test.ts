@@ -4,7 +4,6 @@
  * Properties: only BadInputError escapes; no case is slow; an accepted file never yields more chunks than it has
  * bytes, and every chunk is a view inside the input.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,17 +11,9 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSamples } from "../../../test/support/demux-files.js";
 import { check, type Mutation, mutate, mutationArb, type Tally, timed } from "../../../test/support/fuzz.js";
+import { hasFfmpeg } from "../../../test/support/system-ffmpeg.js";
 import { BadInputError } from "../errors.js";
 import { demux } from "./demux.js";
-
-const hasFfmpeg = (() => {
-  try {
-    execFileSync("ffmpeg", ["-version"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const RUNS = 3_000;
 

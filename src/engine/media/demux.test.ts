@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { el, makeSamples, SAMPLE_FILES, unknownSize } from "../../../test/support/demux-files.js";
 import { rotateMp4By90 } from "../../../test/support/media-files.js";
+import { hasFfmpeg } from "../../../test/support/system-ffmpeg.js";
 import { BadInputError } from "../errors.js";
 import { type Demuxed, demux, sniffContainer } from "./demux.js";
 import {
@@ -22,15 +23,6 @@ import {
   vp9CodecFromFrame,
 } from "./demux-codecs.js";
 import { rotationOf } from "./demux-mp4.js";
-
-const hasFfmpeg = (() => {
-  try {
-    execFileSync("ffmpeg", ["-version"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 interface ProbePacket {
   stream: number;

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { hasFfmpeg } from "../../../test/support/system-ffmpeg.js";
 import { BadInputError, CancelledError } from "../errors.js";
 import { type DecodedAudio, type DecodedVideo, decodeVideo } from "./decode.js";
 import { demux } from "./demux.js";
@@ -26,14 +27,6 @@ import {
   yuvToRgba,
 } from "./webcodecs-av.js";
 
-const hasFfmpeg = (() => {
-  try {
-    execFileSync("ffmpeg", ["-version"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const ff = (...args: string[]) =>
   execFileSync("ffmpeg", ["-v", "error", "-y", ...args], { maxBuffer: 1 << 28 });
 
