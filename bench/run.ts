@@ -382,13 +382,51 @@ await section("calibrate", 5_000, async () => {
   );
 });
 
-// AudioLDM UNet: fp16 / fp32 / q4 at 10 s, the 2.5 / 5 s scaling, the reference export's shape, ORT-web, tfjs.
-const unet = audioUnet(cfg.audioUnet);
 /** (Re)fill a module whose host weights were released (deterministic: the same values every time). */
 const ensureFilled = (m: object, fill: () => void) => {
   const first = namedParams(m)[0]?.[1];
   if (first && first.data === null) fill();
 };
+
+// AnimateDiff UNet (SD 1.5 + motion adapter v1-5-2): 8 / 16 frames at a reduced resolution (--video-px).
+// It runs first, while this process holds no other model: it needs ~19 GiB, and after the audio sections the
+// process keeps ~8 GiB of pages that glibc and ORT do not return (the 2026-11-26 run had to skip it).
+await section("video", quick ? 30_000 : 150_000, async () => {
+  const mu = motionUnet(cfg.sdUnet, cfg.motionAdapter);
+  const px = Number(opt("--video-px") ?? 64);
+  // host fp32 (until emitted) + fp16 graph + the ORT-node session, which holds ~2× the fp32 weights when they
+  // come as fp16 (measured on the audio UNet): ~14 bytes per parameter, plus activations
+  const nParams = namedParams(mu).reduce((a, [, p]) => a + p.size, 0);
+  const needBytes = nParams * 14 + 2 * GiB;
+  if (!quick && freemem() < needBytes)
+    skipSection(
+      "video",
+      `memory: the AnimateDiff UNet has ${(nParams / 1e9).toFixed(2)} G parameters and needs ~${(needBytes / GiB).toFixed(0)} GiB (host weights + fp16 graph + ORT session); ${(freemem() / GiB).toFixed(1)} GiB free on this shared box`,
+    );
+  else
+    for (const f of quick ? [8] : [8, 16]) {
+      ensureFilled(mu, () => fillRandom(mu));
+      await onOrt("video", motionUnetCase(mu, f, px), "fp16", "ort-node", heavy(0), { release: true });
+    }
+  if (px !== 512 && !quick) {
+    const real = motionUnetCase(mu, 16, 512);
+    const flops = caseFlops(real);
+    const row = results.components.find((c) => c.component === "unet-motion" && c.shape.includes(",16,"));
+    // the largest attention map of the real step: spatial self-attention over 64² tokens, B·F = 32 maps × 8 heads
+    const scoresGiB = (2 * 16 * 8 * 4096 * 4096 * 4) / GiB;
+    results.notes.push(
+      `AnimateDiff UNet ${row ? `timed at ${px}² (latent ${px / 8}²)` : "not timed"}, not at 512²: the real ${real.shape} CFG step is ${(flops / 1e12).toFixed(1)} TFLOP` +
+        (row?.cpuGflops
+          ? ` — at the measured ${row.cpuGflops.toFixed(1)} GFLOP/CPU-s ≈ ${(flops / 1e9 / row.cpuGflops / 60).toFixed(0)} CPU-min (≈ ${(flops / 1e9 / row.cpuGflops / THREADS / 60).toFixed(1)} min per step on ${THREADS} quiet threads)`
+          : "") +
+        `, and its first-level spatial attention scores alone are ${scoresGiB.toFixed(0)} GiB fp32 with the emitter's MatMul-Softmax-MatMul attention (this box has ${results.meta.memoryGiB} GiB): not run here (--video-px 512 to try)`,
+    );
+  }
+  releaseWeights(mu);
+});
+
+// AudioLDM UNet: fp16 / fp32 / q4 at 10 s, the 2.5 / 5 s scaling, the reference export's shape, ORT-web, tfjs.
+const unet = audioUnet(cfg.audioUnet);
 const fillUnet = () => ensureFilled(unet, () => fillRandom(unet));
 
 await section("unet", quick ? 10_000 : 150_000, async () => {
@@ -668,41 +706,6 @@ await section("guidance", quick ? 30_000 : 240_000, async () => {
         .join(", ")}`,
     );
   } else results.notes.push(`guidance profile did not run: exit ${prof.status} ${prof.stderr.slice(-200)}`);
-});
-
-// AnimateDiff UNet (SD 1.5 + motion adapter v1-5-2): 8 / 16 frames at a reduced resolution (--video-px).
-await section("video", quick ? 30_000 : 150_000, async () => {
-  const mu = motionUnet(cfg.sdUnet, cfg.motionAdapter);
-  const px = Number(opt("--video-px") ?? 64);
-  // host fp32 (until emitted) + fp16 graph + the ORT-node session, which holds ~2× the fp32 weights when they
-  // come as fp16 (measured on the audio UNet): ~14 bytes per parameter, plus activations
-  const nParams = namedParams(mu).reduce((a, [, p]) => a + p.size, 0);
-  const needBytes = nParams * 14 + 2 * GiB;
-  if (!quick && freemem() < needBytes)
-    skipSection(
-      "video",
-      `memory: the AnimateDiff UNet has ${(nParams / 1e9).toFixed(2)} G parameters and needs ~${(needBytes / GiB).toFixed(0)} GiB (host weights + fp16 graph + ORT session); ${(freemem() / GiB).toFixed(1)} GiB free on this shared box`,
-    );
-  else
-    for (const f of quick ? [8] : [8, 16]) {
-      ensureFilled(mu, () => fillRandom(mu));
-      await onOrt("video", motionUnetCase(mu, f, px), "fp16", "ort-node", heavy(0), { release: true });
-    }
-  if (px !== 512 && !quick) {
-    const real = motionUnetCase(mu, 16, 512);
-    const flops = caseFlops(real);
-    const row = results.components.find((c) => c.component === "unet-motion" && c.shape.includes(",16,"));
-    // the largest attention map of the real step: spatial self-attention over 64² tokens, B·F = 32 maps × 8 heads
-    const scoresGiB = (2 * 16 * 8 * 4096 * 4096 * 4) / GiB;
-    results.notes.push(
-      `AnimateDiff UNet ${row ? `timed at ${px}² (latent ${px / 8}²)` : "not timed"}, not at 512²: the real ${real.shape} CFG step is ${(flops / 1e12).toFixed(1)} TFLOP` +
-        (row?.cpuGflops
-          ? ` — at the measured ${row.cpuGflops.toFixed(1)} GFLOP/CPU-s ≈ ${(flops / 1e9 / row.cpuGflops / 60).toFixed(0)} CPU-min (≈ ${(flops / 1e9 / row.cpuGflops / THREADS / 60).toFixed(1)} min per step on ${THREADS} quiet threads)`
-          : "") +
-        `, and its first-level spatial attention scores alone are ${scoresGiB.toFixed(0)} GiB fp32 with the emitter's MatMul-Softmax-MatMul attention (this box has ${results.meta.memoryGiB} GiB): not run here (--video-px 512 to try)`,
-    );
-  }
-  releaseWeights(mu);
 });
 
 // Memory: the planner's estimate of the same phases, for the real checkpoints.
