@@ -48,6 +48,7 @@ describe("npm run eval (--quick)", () => {
           "FD",
           "KL-audio",
           "ISc-audio",
+          "Agree-audio",
         ]);
         const range: Record<string, [number, number]> = {
           "AV-align": [0, 1],
@@ -57,6 +58,7 @@ describe("npm run eval (--quick)", () => {
           FD: [0, Number.POSITIVE_INFINITY],
           "KL-audio": [0, Number.POSITIVE_INFINITY],
           "ISc-audio": [1 - 1e-9, NUM_CLASSES],
+          "Agree-audio": [0, 1],
         };
         for (const r of t.rows)
           for (const c of t.columns) {
@@ -75,6 +77,9 @@ describe("npm run eval (--quick)", () => {
           expect(p.guidedVsVanillaRms).toBeGreaterThan(1e-4);
           expect(p.guided["AV-align_bind"]).not.toBe(p.vanilla["AV-align_bind"]);
           expect(p.prompt).toBe(worldClip(p.clipSeed).keyFrameCaption);
+          // the independent audio evaluator names an object of the real clip (97% top-1 on held-out clips)
+          expect(p.caption).toContain(p.topClass.real.audio);
+          for (const m of ["vanilla", "guided"] as const) expect(p.topClass[m].audio).toMatch(/^\w+ \w+$/);
         }
         expect(run.markdown).toContain("| Ours-vanilla |");
         expect(run.markdown).toContain("| Ours (guided) |");

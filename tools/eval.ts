@@ -5,7 +5,7 @@
  *
  *   npm run eval -- --task v2a|i2a|a2v|joint [--n 100] [--first 0] [--steps 20] [--pack public/models/default]
  *                   [--cfg-audio 2.5] [--cfg-video 7.5] [--lambda-audio 0.1] [--lambda-video 0.01]
- *                   [--warmup 0.2] [--out eval/results] [--save-media DIR] [--resamples 200]
+ *                   [--warmup 0.2] [--out eval/results] [--save-media DIR] [--resamples 200] [--threads N]
  *   npm run eval -- --task v2a --quick      (2 pairs × 2 steps, 20 resamples: the harness end to end in ~30 s)
  *   npm run eval -- --media DIR [--reference DIR] [--pack …]     (real mp4/wav pairs; see tools/eval/media.ts)
  *
@@ -67,6 +67,7 @@ async function main(): Promise<number> {
       resamples: f.num("resamples", quick ? 20 : 200),
       outDir,
       saveMedia: f.str("save-media", ""),
+      threads: f.num("threads", 0),
       log,
     });
     process.stdout.write(`${run.markdown}\n`);

@@ -2,8 +2,9 @@
  * Per-pair metrics shared by the world evaluation and the real-media mode: AV-align of an (audio, video) pair
  * (src/engine/metrics, SPEC §6.3), and the independent evaluators' outputs for the sides that were generated.
  */
-import type { EvaluatorOut, PairResult } from "../../src/engine/eval/table.js";
+import { argmax, type EvaluatorOut, type PairResult } from "../../src/engine/eval/table.js";
 import { avAlignFile } from "../../src/engine/metrics/index.js";
+import { className } from "../../src/engine/world/spec.js";
 import type { Evaluators } from "./evaluators.js";
 import type { Media, TaskOutput } from "./tasks.js";
 
@@ -24,6 +25,17 @@ export function avAlignOf(m: Media): number {
       order: "rgb",
     },
   ).iou;
+}
+
+/** The evaluators' top class ("blue drum") per modality they scored. */
+export function topClasses(r: { audio?: EvaluatorOut; video?: EvaluatorOut }): {
+  audio?: string;
+  video?: string;
+} {
+  return {
+    ...(r.audio ? { audio: className(argmax(r.audio.probs)) } : {}),
+    ...(r.video ? { video: className(argmax(r.video.probs)) } : {}),
+  };
 }
 
 export async function evaluate(

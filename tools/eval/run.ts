@@ -18,7 +18,7 @@ import { worldClip } from "../../src/engine/world/clip.js";
 import { splitSeed } from "../../src/engine/world/spec.js";
 import { mp4Bytes, wavBytes } from "../lib/media-out.js";
 import type { Evaluators } from "./evaluators.js";
-import { evaluate, pairResult } from "./pair.js";
+import { evaluate, pairResult, topClasses } from "./pair.js";
 import { type EvalSettings, type EvalTask, type Media, openTask } from "./tasks.js";
 
 export interface EvalOptions {
@@ -35,6 +35,8 @@ export interface EvalOptions {
   outDir: string;
   /** Folder for every pair's vanilla and guided media (WAV + MP4), or "" for none. */
   saveMedia: string;
+  /** ONNX Runtime intra-op threads per session (0: its default, one per core); results do not depend on it. */
+  threads?: number;
   log?: (line: string) => void;
 }
 
@@ -49,6 +51,8 @@ export interface PairLine {
   guided: Record<string, number>;
   /** RMS of (guided − vanilla) over the generated side(s): 0 would mean the guidance changed nothing. */
   guidedVsVanillaRms: number;
+  /** The independent evaluators' top class of the generated side(s), and of the real clip's same side(s). */
+  topClass: Record<"real" | "vanilla" | "guided", { audio?: string; video?: string }>;
 }
 
 export interface EvalRun {
@@ -84,7 +88,7 @@ function rmsDiff(a: Media, b: Media, gen: { audio: boolean; video: boolean }): n
 export async function runEval(o: EvalOptions): Promise<EvalRun> {
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const t0 = performance.now();
-  const runner = await openTask(o.task, o.pack, o.settings);
+  const runner = await openTask(o.task, o.pack, o.settings, o.threads ?? 0);
   const runs: Record<"vanilla" | "guided", PairResult[]> = { vanilla: [], guided: [] };
   const reference: ReferenceResult[] = [];
   const pairs: PairLine[] = [];
@@ -114,6 +118,11 @@ export async function runEval(o: EvalOptions): Promise<EvalRun> {
         vanilla: { avAlign: v.avAlign ?? Number.NaN, ...v.bind },
         guided: { avAlign: g.avAlign ?? Number.NaN, ...g.bind },
         guidedVsVanillaRms: rmsDiff(out.guided.media, out.vanilla.media, out.guided.generated),
+        topClass: {
+          real: topClasses(reference[reference.length - 1]),
+          vanilla: topClasses(v),
+          guided: topClasses(g),
+        },
       };
       pairs.push(line);
       const binds = Object.entries(g.bind)

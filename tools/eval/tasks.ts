@@ -75,9 +75,20 @@ const videoOut = (frames: Uint8Array) => ({
   fps: WORLD.fps,
 });
 
-export async function openTask(task: EvalTask, pack: PackSource, s: EvalSettings): Promise<TaskRunner> {
+/** `threads` > 0 caps ONNX Runtime's intra-op threads per session (two evals side by side on 2 cores: 1 each). */
+export async function openTask(
+  task: EvalTask,
+  pack: PackSource,
+  s: EvalSettings,
+  threads = 0,
+): Promise<TaskRunner> {
   const exec = {
-    forward: { kind: "onnx" as const, ort: ortNode as unknown as OrtModule, weights: "fp32" as const },
+    forward: {
+      kind: "onnx" as const,
+      ort: ortNode as unknown as OrtModule,
+      weights: "fp32" as const,
+      ...(threads > 0 ? { session: { intraOpNumThreads: threads } } : {}),
+    },
     grad: new TfjsOps(),
     guidance: "onnx" as const, // the aligner's gradient on onnxruntime-node (test/pipelines/onnx_guidance.test.ts)
   };

@@ -45,6 +45,7 @@ describe("evaluation table", () => {
       "FD",
       "KL-audio",
       "ISc-audio",
+      "Agree-audio",
     ]);
     expect(table.rows.map((r) => r.method)).toEqual(["vanilla", "guided"]);
     for (const r of table.rows)
@@ -68,6 +69,32 @@ describe("evaluation table", () => {
     expect(md).toContain("| Ours-vanilla |");
     expect(md).toContain("| Ours (guided) |");
     expect(md).toContain("Δ guided − vanilla");
+  });
+
+  it("Agree counts the pairs whose generated media the evaluator puts in the real clip's top class", () => {
+    // guided: the real clips' own outputs (all agree); vanilla: the same probabilities rotated by one class, so
+    // every top class moves (none agree) unless the pair index says to keep it
+    const rotate = (p: Float32Array) => Float32Array.from(p, (_, i) => p[(i + 1) % p.length]);
+    const keep = new Set([3, 7, 11]);
+    const as = (f: (r: ReferenceResult, i: number) => Float32Array): PairResult[] =>
+      reference.map((r, i) => ({
+        index: i,
+        seed: i,
+        bind: {},
+        audio: { features: r.audio!.features, probs: f(r, i) },
+      }));
+    const t = buildTable(
+      "v2a",
+      {
+        vanilla: as((r, i) => (keep.has(i) ? r.audio!.probs : rotate(r.audio!.probs))),
+        guided: as((r) => r.audio!.probs),
+      },
+      reference,
+      { resamples: 20 },
+    );
+    expect(t.rows[0].cells["Agree-audio"].mean).toBeCloseTo(keep.size / n, 12);
+    expect(t.rows[1].cells["Agree-audio"].mean).toBe(1);
+    expect(t.delta?.["Agree-audio"].mean).toBeCloseTo(1 - keep.size / n, 12);
   });
 
   it("reports set metrics of a single pair as n/a instead of failing", () => {

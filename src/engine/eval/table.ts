@@ -2,9 +2,10 @@
  * Table 1 of the paper (SPEC §6.4) for our harness: per task, vanilla and guided rows over the same held-out
  * pairs and seeds, each metric with a 95% confidence interval, plus the paired guided − vanilla difference.
  *
- * Per-sample metrics (AV-align IoU, the ImageBind cosines, the paired KL) get the normal-approximation CI of the
- * mean; set metrics (Fréchet distances, KVD, ISc) a seeded percentile bootstrap over pairs (the same resampled
- * pairs for the real and the generated set), re-centred on the full-sample value. Pure functions on plain arrays (no models, no I/O).
+ * Per-sample metrics (AV-align IoU, the ImageBind cosines, the paired KL, the top-class agreement) get the
+ * normal-approximation CI of the mean; set metrics (Fréchet distances, KVD, ISc) a seeded percentile bootstrap
+ * over pairs (the same resampled pairs for the real and the generated set), re-centred on the full-sample value.
+ * Pure functions on plain arrays (no models, no I/O).
  */
 import {
   frechetDistance,
@@ -134,7 +135,20 @@ function distColumns(m: "audio" | "video"): Column[] {
       better: "higher",
       source: `Inception score of ${net} class probabilities`,
     },
+    {
+      key: `Agree-${m}`,
+      label: `Agree(${m}) ↑`,
+      better: "higher",
+      source: `share of pairs whose generated ${m} the ${net} puts in the same top class as the real clip (recognisably the same object), paired`,
+    },
   ];
+}
+
+/** Index of the largest entry (an evaluator's top class). */
+export function argmax(x: Float32Array): number {
+  let k = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[k]) k = i;
+  return k;
 }
 
 const cell = (values: number[]): MetricCell => {
@@ -222,6 +236,11 @@ export function buildTable(
     if (kl) {
       const m = kl[1] as "audio" | "video";
       return rs.map((r, i) => meanKL([reference[i][m]!.probs], [r[m]!.probs]));
+    }
+    const agree = /^Agree-(audio|video)$/.exec(key);
+    if (agree) {
+      const m = agree[1] as "audio" | "video";
+      return rs.map((r, i) => (argmax(r[m]!.probs) === argmax(reference[i][m]!.probs) ? 1 : 0));
     }
     return null;
   };
