@@ -93,6 +93,40 @@ describe("npm run eval (--quick)", () => {
     });
   });
 
+  it("stopped early (Ctrl-C), writes the table of the pairs it finished and says so", async () => {
+    await withTfjsBackend("wasm", async () => {
+      const evaluators = await Evaluators.open("eval/evaluators");
+      const stop = new AbortController();
+      let finished = 0;
+      try {
+        const run = await runEval({
+          task: "v2a",
+          pack: await packFromFolder("public/models/default"),
+          evaluators,
+          n: 5,
+          first: 10,
+          seedBase: 0,
+          settings: { ...DEFAULT_EVAL_SETTINGS, steps: 2 },
+          resamples: 20,
+          outDir: out,
+          saveMedia: "",
+          signal: stop.signal,
+          // a pair's line is logged once it is scored: stop after the second
+          log: (line) => {
+            if (/^ {2}#\d+ /.test(line) && ++finished === 2) stop.abort();
+          },
+        });
+        expect(run.pairs.map((p) => p.index)).toEqual([10, 11]);
+        expect(run.table.n).toBe(2);
+        expect(run.meta).toMatchObject({ n: 2, stoppedEarly: { asked: 5, finished: 2 } });
+        expect(run.stem.endsWith("v2a-n2-from10")).toBe(true);
+        expect(readFileSync(`${run.stem}.pairs.jsonl`, "utf8").trim().split("\n")).toHaveLength(2);
+      } finally {
+        evaluators.dispose();
+      }
+    });
+  });
+
   it("scores real world pairs above the same videos with another clip's sound (AV-align)", () => {
     let real = 0;
     let swapped = 0;

@@ -56,7 +56,16 @@ async function main(): Promise<number> {
     log(
       `eval ${task}: ${n} held-out pairs from #${first}, ${settings.steps} steps · pack ${pack.id} · tfjs-${backend}`,
     );
+    // Ctrl-C / SIGTERM: finish the pair in progress, then write the table of the pairs done; a second one quits
+    const stop = new AbortController();
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stop.signal.aborted) process.exit(130);
+      log(`${sig}: stopping after the current pair; the table covers the pairs finished (again to quit now)`);
+      stop.abort();
+    };
+    process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
     const run = await runEval({
+      signal: stop.signal,
       task,
       pack,
       evaluators,

@@ -37,6 +37,11 @@ export interface EvalOptions {
   saveMedia: string;
   /** ONNX Runtime intra-op threads per session (0: its default, one per core); results do not depend on it. */
   threads?: number;
+  /**
+   * Aborted: no new pair starts, and the table is written for the pairs finished so far (named by that count;
+   * `meta.stoppedEarly` says how many were asked for). Nothing finished is lost.
+   */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -95,7 +100,7 @@ export async function runEval(o: EvalOptions): Promise<EvalRun> {
   const ff = o.saveMedia ? new NativeFfmpegSession() : null;
   if (o.saveMedia) await mkdir(o.saveMedia, { recursive: true });
   try {
-    for (let i = o.first; i < o.first + o.n; i++) {
+    for (let i = o.first; i < o.first + o.n && !o.signal?.aborted; i++) {
       const clip = worldClip(splitSeed("heldOut", i));
       const seed = o.seedBase + i;
       const tp = performance.now();
@@ -143,12 +148,15 @@ export async function runEval(o: EvalOptions): Promise<EvalRun> {
     await ff?.close();
     await runner.dispose();
   }
+  const n = pairs.length;
+  if (!n) throw new Error(`${o.task}: stopped before the first pair finished; nothing to tabulate`);
   const table = buildTable(o.task, runs, reference, { resamples: o.resamples });
   const markdown = tableMarkdown(table, `${o.task.toUpperCase()} on the procedural world`);
   const seconds = (performance.now() - t0) / 1000;
   const meta = {
     task: o.task,
-    n: o.n,
+    n,
+    ...(n < o.n ? { stoppedEarly: { asked: o.n, finished: n } } : {}),
     first: o.first,
     seedBase: o.seedBase,
     settings: o.settings,
@@ -157,7 +165,7 @@ export async function runEval(o: EvalOptions): Promise<EvalRun> {
     seconds,
   };
   await mkdir(o.outDir, { recursive: true });
-  const stem = join(o.outDir, o.n === 100 && o.first === 0 ? o.task : `${o.task}-n${o.n}-from${o.first}`);
+  const stem = join(o.outDir, n === 100 && o.first === 0 ? o.task : `${o.task}-n${n}-from${o.first}`);
   await writeFile(`${stem}.md`, `${markdown}\n${"```json"}\n${JSON.stringify(meta, null, 2)}\n${"```"}\n`);
   await writeFile(`${stem}.json`, `${JSON.stringify({ meta, table, pairs }, null, 2)}\n`);
   await writeFile(`${stem}.pairs.jsonl`, `${pairs.map((p) => JSON.stringify(p)).join("\n")}\n`);
