@@ -148,6 +148,29 @@ function feasibility(r: BenchResults): string[] {
   return out;
 }
 
+/**
+ * The guidance's floor on this box: its FLOPs at the theoretical fp32 peak of the threads used, the measured time
+ * against it, and the rate PyTorch's guidance share of the reference guided step (cached − stock UNet step) would
+ * need for the same work — above this box's peak means the reference box is faster per core (or did less work).
+ */
+export function guidanceBound(
+  flops: number,
+  measuredMs: number,
+  threads: number,
+  perCoreGflops: number | undefined,
+): string {
+  if (!perCoreGflops || !(flops > 0)) return "";
+  const peak = threads * perCoreGflops;
+  const floorS = flops / 1e9 / peak;
+  const torchS = REFERENCE.torchGuidedCachedS - REFERENCE.torchUnetStockS;
+  const torchRate = flops / 1e9 / torchS;
+  return (
+    `; at this box's theoretical peak (${threads} × ${f1(perCoreGflops)} GFLOP/s) that work takes ≥ ${f1(floorS)} s, so the measured step is ${f1(measuredMs / 1000 / floorS)}× its floor;` +
+    ` PyTorch's guidance share (${REFERENCE.torchGuidedCachedS} − ${REFERENCE.torchUnetStockS} = ${torchS} s) would need ${f1(torchRate)} GFLOP/s for the same work, ${f2(torchRate / peak)}× this box's peak` +
+    (torchRate > peak ? " — the reference box is faster per core, or its step did less work" : "")
+  );
+}
+
 export function writeSummary(r: BenchResults): string {
   const m = r.meta;
   const L: string[] = [];
@@ -219,12 +242,14 @@ export function writeSummary(r: BenchResults): string {
       .slice(0, 3)
       .map((o) => `${o.op} ${Math.round((100 * o.ms) / gp.totalMs)}%`)
       .join(", ");
+    const work = 2 * (g10.flopsReal.vae + g10.flopsReal.vocoder + g10.flopsReal.imagebind);
     rows.push([
       `our guided step at ${g10.realSeconds} s (UNet CFG + guidance on ORT, default graph) vs PyTorch's with cached conditions`,
       `${f2(ours / REFERENCE.torchGuidedCachedS)}× (${f1(ours)} s vs ${REFERENCE.torchGuidedCachedS} s)`,
       "≤ 1.0×",
-      `the guidance is the slower part (${s(med.run.wallMs)} s, CPU ${s(med.run.cpuMs)} s, ≈ ${f1((2 * (g10.flopsReal.vae + g10.flopsReal.vocoder + g10.flopsReal.imagebind)) / 1e12)} TFLOP fwd + bwd before recompute)` +
-        (top ? `; its kernel time by op (1-s profile): ${top}` : ""),
+      `the guidance is the slower part (${s(med.run.wallMs)} s, CPU ${s(med.run.cpuMs)} s, ≈ ${f1(work / 1e12)} TFLOP fwd + bwd before recompute)` +
+        (top ? `; its kernel time by op (1-s profile): ${top}` : "") +
+        guidanceBound(work, med.run.wallMs, m.threads, m.calibration?.peak?.perCoreGflops),
     ]);
   }
   if (ref)
