@@ -5,7 +5,8 @@
  *           (--from upstream reads the model's official repository over HTTP Range, or --mirror <URL template>)
  *           [--id <pack id>] [--name <text>] [--version 1.0.0] [--repo <owner/name>] [--revision <rev>]
  *           [--variant fp16] [--components unet,vae] [--shard-mib 256] [--q4-block 32]
- *   default [--out public/models/default]      regenerate the bundled default pack (deterministic)
+ *   random  [--out .cache/packs/random]        the seeded random-weights pack (deterministic; same layout and id
+ *                                                as the bundled pack, which is trained: tools/train/build-pack.ts)
  *   verify  <pack dir>                           re-hash every file against manifest.json
  *   info    <pack dir>                           print the manifest's summary
  *   specs                                        list the models `build --model` knows
@@ -17,7 +18,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { StudioError } from "../src/engine/errors.js";
 import { type ConvertProgress, convertPack, type QuantChoice } from "../src/engine/packs/convert.js";
-import { buildDefaultPack, DEFAULT_PACK } from "../src/engine/packs/default-pack.js";
+import { buildRandomPack } from "../src/engine/packs/default-pack.js";
 import { remoteTree } from "../src/engine/packs/remote.js";
 import { parseManifest } from "../src/engine/packs/schema.js";
 import type { HasherFactory } from "../src/engine/packs/sha256.js";
@@ -49,7 +50,7 @@ function usage(msg?: string): never {
   if (msg) console.error(`error: ${msg}\n`);
   console.error(
     "usage: npm run pack -- build --from <folder|file|upstream> [--mirror <url template>] --model <spec> --quant fp32|fp16|q4 --out <dir>\n" +
-      "       npm run pack -- default [--out public/models/default]\n" +
+      "       npm run pack -- random [--out .cache/packs/random]\n" +
       "       npm run pack -- verify <pack dir> | info <pack dir> | specs",
   );
   process.exit(2);
@@ -118,13 +119,13 @@ async function build(args: ReturnType<typeof parseArgs>): Promise<void> {
   }
 }
 
-async function buildDefault(args: ReturnType<typeof parseArgs>): Promise<void> {
-  const out = resolve(args.one("out", join("public", DEFAULT_PACK.path))!);
+async function buildRandom(args: ReturnType<typeof parseArgs>): Promise<void> {
+  const out = resolve(args.one("out", join(".cache", "packs", "random"))!);
   const gz = new Uint8Array(
     await readFile(resolve("public/models/tokenizers/clip/bpe_simple_vocab_16e6.txt.gz")),
   );
   await rm(out, { recursive: true, force: true });
-  const manifest = await buildDefaultPack(folderSink(out), gz, {
+  const manifest = await buildRandomPack(folderSink(out), gz, {
     hasher: nodeHasher,
     onProgress: progress(),
   });
@@ -177,9 +178,13 @@ async function main(): Promise<number> {
     case "build":
       await build(args);
       return 0;
-    case "default":
-      await buildDefault(args);
+    case "random":
+      await buildRandom(args);
       return 0;
+    case "default":
+      return usage(
+        "the bundled default pack is trained: `npm run train -- --install` runs the training and rebuilds it, or `node tools/run.mjs tools/train/build-pack.ts --runs <run folder> --out public/models/default` rebuilds it from a finished run (docs/training.md); `npm run pack -- random` writes the seeded random-weights pack",
+      );
     case "verify":
       return verify(args.positional[0] ?? usage("verify needs a pack folder"));
     case "info":

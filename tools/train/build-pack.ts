@@ -22,7 +22,7 @@ import { SpeechT5HifiGan } from "../../src/engine/models/hifigan/model.js";
 import { ImageBindModel } from "../../src/engine/models/imagebind/model.js";
 import { IMAGEBIND_STUDIO_MODALITIES, imagebindPrefixes } from "../../src/engine/models/registry.js";
 import { type ConvertModelInput, convertPack, type QuantChoice } from "../../src/engine/packs/convert.js";
-import { clipHfFiles, DEFAULT_PACK } from "../../src/engine/packs/default-pack.js";
+import { clipHfFiles, DEFAULT_PACK, RANDOM_PACK } from "../../src/engine/packs/default-pack.js";
 import { generateRobertaVocab } from "../../src/engine/packs/default-vocab.js";
 import type { HasherFactory } from "../../src/engine/packs/sha256.js";
 import { folderSink } from "../../src/engine/packs/sink-node.js";
@@ -58,7 +58,7 @@ async function weights(
   if (!bytes) {
     if (!allowUntrained) throw new Error(`${p} is missing: finish the ${job} job or pass --allow-untrained`);
     untrained.push(`${job}/${file}`);
-    return safetensorsFile(syntheticStateDict(module, DEFAULT_PACK.seed, keep));
+    return safetensorsFile(syntheticStateDict(module, RANDOM_PACK.seed, keep));
   }
   const st = new SafetensorsFile(new Uint8Array(bytes), p);
   const sd: Record<string, RawTensor> = {};
@@ -187,14 +187,34 @@ const hasher: HasherFactory = () => {
   return { update: (b: Uint8Array) => h.update(b), digestHex: () => h.digest("hex") };
 };
 await rm(out, { recursive: true, force: true });
+/** "job step/planned" from each job's done.json: how far the run behind this pack got (shown in the studio). */
+async function provenance(): Promise<string> {
+  const jobs = [
+    "imagebind",
+    "audioldm-vae",
+    "audioldm-vocoder",
+    "audioldm-ldm",
+    "sd-vae",
+    "sd-unet",
+    "motion",
+  ];
+  const parts: string[] = [];
+  for (const j of jobs) {
+    const txt = await readFile(join(runs, j, "done.json"), "utf8").catch(() => null);
+    if (!txt) continue;
+    const d = JSON.parse(txt) as { step: number; plannedSteps?: number };
+    parts.push(`${j} ${d.step}${d.plannedSteps ? `/${d.plannedSteps}` : ""}`);
+  }
+  return parts.length ? ` Training steps reached: ${parts.join(", ")}.` : "";
+}
+
 const manifest = await convertPack(inputs, folderSink(out), {
   id: DEFAULT_PACK.id,
-  name: untrained.length
-    ? "Bundled default pack (world-trained, partly random)"
-    : "Bundled default pack (trained on the procedural world)",
-  version: "0.2.0",
+  name: untrained.length ? "Bundled default pack (world-trained, partly random)" : DEFAULT_PACK.name,
+  version: DEFAULT_PACK.version,
   description:
     "Small models with the real AudioLDM, Stable Diffusion 1.5 + AnimateDiff and ImageBind topologies, trained on the studio's procedural audio-visual world (balls, drums, bells and birds whose sounds start at their visible events; docs/training.md)." +
+    (await provenance()) +
     (untrained.length ? ` NOT TRAINED (random): ${untrained.join(", ")}.` : ""),
   quant,
   hasher,

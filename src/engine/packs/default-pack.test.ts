@@ -1,7 +1,9 @@
 /**
- * The bundled default pack (public/models/default/) is what `npm run pack -- default` generates: regenerating
- * it gives byte-identical files (every sha256 and the manifest itself), it stays under 30 MB, every component
- * loads through the pack loader, and its tokenizer files work.
+ * The bundled default pack (public/models/default/, built from a training run by tools/train/build-pack.ts):
+ * every file matches its manifest's sha256, it stays under 30 MB, every component loads through the pack loader,
+ * and its tokenizer files work. That its weights are the trained ones is shown by behaviour in
+ * test/pipelines/default-pack-trained.test.ts. The seeded random-weights pack (`npm run pack -- random`, same
+ * layout and id) is deterministic: two builds are byte-identical.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,7 +12,7 @@ import { repoRoot } from "../../../test/support/golden.js";
 import { ClipTokenizer } from "../preprocess/tokenizers/clip.js";
 import { gunzip } from "../preprocess/tokenizers/load.js";
 import { RobertaTokenizer } from "../preprocess/tokenizers/roberta.js";
-import { buildDefaultPack, DEFAULT_PACK } from "./default-pack.js";
+import { buildRandomPack, DEFAULT_PACK, RANDOM_PACK } from "./default-pack.js";
 import { loadPackModels } from "./loader.js";
 import { parseManifest } from "./schema.js";
 import { sha256Hex } from "./sha256.js";
@@ -23,15 +25,34 @@ const text = async (p: string) => new TextDecoder().decode(await read(p));
 const clipGz = () => readFile(join(repoRoot, "public/models/tokenizers/clip/bpe_simple_vocab_16e6.txt.gz"));
 
 describe("the bundled default pack", () => {
-  it("regenerates byte for byte (deterministic) and stays under 30 MB", { timeout: 300_000 }, async () => {
+  it("is the world-trained build, every file matches its manifest, and it stays under 30 MB", async () => {
     const committed = await read("manifest.json");
     const manifest = parseManifest(committed);
-    const sink = memorySink();
-    const rebuilt = await buildDefaultPack(sink, new Uint8Array(await clipGz()));
-    expect(rebuilt.files).toEqual(manifest.files);
-    expect(sha256Hex(sink.files.get("manifest.json")!)).toBe(sha256Hex(committed));
-    for (const f of manifest.files) expect(sha256Hex(await read(f.path)), f.path).toBe(f.sha256);
+    expect(manifest.id).toBe(DEFAULT_PACK.id);
+    expect(manifest.name).toBe(DEFAULT_PACK.name);
+    expect(manifest.description).not.toMatch(/NOT TRAINED|random/);
+    for (const f of manifest.files) {
+      const bytes = await read(f.path);
+      expect(bytes.length, f.path).toBe(f.size);
+      expect(sha256Hex(bytes), f.path).toBe(f.sha256);
+    }
     const total = manifest.files.reduce((a, f) => a + f.size, 0) + committed.length;
+    expect(total).toBeLessThan(30 * 1024 * 1024);
+  });
+
+  it("the random-weights pack builds byte for byte the same twice, with the bundled pack's id", {
+    timeout: 300_000,
+  }, async () => {
+    const gz = new Uint8Array(await clipGz());
+    const [a, b] = [memorySink(), memorySink()];
+    const first = await buildRandomPack(a, gz);
+    const second = await buildRandomPack(b, gz);
+    expect(second.files).toEqual(first.files);
+    expect(sha256Hex(b.files.get("manifest.json")!)).toBe(sha256Hex(a.files.get("manifest.json")!));
+    for (const f of first.files) expect(sha256Hex(a.files.get(f.path)!), f.path).toBe(f.sha256);
+    expect(first.id).toBe(DEFAULT_PACK.id);
+    expect(first.name).toBe(RANDOM_PACK.name);
+    const total = first.files.reduce((s, f) => s + f.size, 0) + a.files.get("manifest.json")!.length;
     expect(total).toBeLessThan(30 * 1024 * 1024);
   });
 

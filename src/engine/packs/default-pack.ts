@@ -1,11 +1,12 @@
 /**
- * The bundled default pack (public/models/default/): small models with the real topologies (default-configs.ts)
+ * The random-weights pack (`npm run pack -- random`): small models with the real topologies (default-configs.ts)
  * and seeded random weights (synthetic.ts), laid out as upstream ships them — diffusers folders with
  * model_index.json, an adapter folder, an ImageBind checkpoint — and converted by the same `convertPack` as
  * real checkpoints, so the app loads it through exactly the code real packs take. Deterministic: the same
- * inputs give byte-identical files (a test regenerates it and compares every sha256).
+ * inputs give byte-identical files (a test builds it twice and compares every sha256).
  *
- * A later issue replaces the random weights with trained ones; the layout and the code path stay.
+ * The bundled default pack (public/models/default/) has the same layout and id with trained weights
+ * (tools/train/build-pack.ts); this one runs every task without a training run.
  */
 import { ClapTextModelWithProjection } from "../models/clap/model.js";
 import { CLIPTextModel } from "../models/clip/model.js";
@@ -19,17 +20,17 @@ import { bytesToUnicode } from "../preprocess/tokenizers/bpe.js";
 import { gunzip } from "../preprocess/tokenizers/load.js";
 import { type ConvertModelInput, type ConvertOptions, convertPack } from "./convert.js";
 import { AUDIOLDM, IMAGEBIND, MOTION_ADAPTER, STABLE_DIFFUSION } from "./default-configs.js";
-import { DEFAULT_PACK } from "./default-pack-info.js";
+import { DEFAULT_PACK, RANDOM_PACK } from "./default-pack-info.js";
 import { generateRobertaVocab } from "./default-vocab.js";
 import type { PackManifest } from "./schema.js";
 import type { PackSink } from "./sink.js";
 import { safetensorsFile, syntheticStateDict } from "./synthetic.js";
 import { memoryTree } from "./tree.js";
 
-export { DEFAULT_PACK };
+export { DEFAULT_PACK, RANDOM_PACK };
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
-const SOURCE = { repo: "seeing-hearing-studio/default-pack", revision: `seed-${DEFAULT_PACK.seed}` };
+const SOURCE = { repo: "seeing-hearing-studio/default-pack", revision: `seed-${RANDOM_PACK.seed}` };
 
 /**
  * HF `vocab.json` + `merges.txt` for CLIP, from OpenAI's `bpe_simple_vocab_16e6.txt` (the same table SD 1.5's
@@ -53,10 +54,10 @@ export function clipHfFiles(bpeText: string): { vocabJson: string; mergesTxt: st
 }
 
 const weights = (module: object, salt: number, keep?: (k: string) => boolean) =>
-  safetensorsFile(syntheticStateDict(module, DEFAULT_PACK.seed + salt, keep));
+  safetensorsFile(syntheticStateDict(module, RANDOM_PACK.seed + salt, keep));
 
 /** The four upstream-layout inputs of the default pack. `clipBpeGz`: public/models/tokenizers/clip/…txt.gz. */
-export async function defaultPackInputs(clipBpeGz: Uint8Array): Promise<ConvertModelInput[]> {
+export async function randomPackInputs(clipBpeGz: Uint8Array): Promise<ConvertModelInput[]> {
   const roberta = generateRobertaVocab();
   const clap = { ...AUDIOLDM.text_encoder, vocab_size: roberta.vocabSize };
   const clip = clipHfFiles(new TextDecoder().decode(await gunzip(clipBpeGz)));
@@ -132,16 +133,16 @@ export async function defaultPackInputs(clipBpeGz: Uint8Array): Promise<ConvertM
   ];
 }
 
-/** Generate the default pack into `sink` (public/models/default/ via `npm run pack -- default`). */
-export async function buildDefaultPack(
+/** Generate the random-weights pack into `sink` (`npm run pack -- random`). */
+export async function buildRandomPack(
   sink: PackSink,
   clipBpeGz: Uint8Array,
   opts: Pick<ConvertOptions, "hasher" | "onProgress"> = {},
 ): Promise<PackManifest> {
-  return convertPack(await defaultPackInputs(clipBpeGz), sink, {
+  return convertPack(await randomPackInputs(clipBpeGz), sink, {
     id: DEFAULT_PACK.id,
-    name: DEFAULT_PACK.name,
-    version: DEFAULT_PACK.version,
+    name: RANDOM_PACK.name,
+    version: RANDOM_PACK.version,
     description:
       "Small models with the real AudioLDM, Stable Diffusion 1.5 + AnimateDiff and ImageBind topologies and seeded random weights, so every task runs offline from a fresh clone. Outputs are noise-like until trained weights replace them.",
     quant: "fp16",

@@ -160,7 +160,7 @@ const official: Readonly<Record<StudioTaskId, Knobs>> = {
   },
 };
 
-/** Small shapes for the bundled pack (small models, random weights): seconds, not minutes. */
+/** Small shapes for the bundled pack (small models trained on the world): seconds, not minutes. */
 const fast = (t: StudioTaskId): Partial<Knobs> =>
   isVideoTask(t)
     ? { steps: "4", frames: "4", width: "64", height: "64", fps: "4", previewEvery: "1" }
