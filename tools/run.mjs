@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdirSync } from "node:fs";
+import { mkdirSync, renameSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 /**
@@ -19,10 +19,14 @@ if (!entry) {
 }
 const outdir = resolve(".cache/tools");
 mkdirSync(outdir, { recursive: true });
-const outfile = resolve(outdir, `${basename(entry).replace(/\.ts$/, "")}.mjs`);
+const name = basename(entry).replace(/\.ts$/, "");
+const outfile = resolve(outdir, `${name}.mjs`);
+// Built under a name of this process, then renamed into place (atomic): processes started together on the same
+// entry (e.g. four `npm run eval` tasks side by side) never import a bundle another one is still writing.
+const tmpfile = resolve(outdir, `${name}.${process.pid}.tmp.mjs`);
 await build({
   entryPoints: [entry],
-  outfile,
+  outfile: tmpfile,
   bundle: true,
   platform: "node",
   format: "esm",
@@ -39,5 +43,6 @@ await build({
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
 });
+renameSync(tmpfile, outfile);
 process.argv = [process.argv[0], outfile, ...args];
 await import(pathToFileURL(outfile).href);
