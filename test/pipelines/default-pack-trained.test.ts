@@ -6,6 +6,7 @@
  * by an untrained one or its ImageBind weights are corrupted.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cosine as cos } from "../../src/engine/metrics/bind_scores.js";
 import type { AudioTaskEngine } from "../../src/engine/pipelines/audio_engine.js";
 import { openAudioEngine } from "../../src/engine/session.js";
 import { worldClip } from "../../src/engine/world/clip.js";
@@ -24,18 +25,6 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(() => close());
-
-const cos = (a: Float32Array, b: Float32Array) => {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-};
 
 /** Share of rows whose largest entry is on the diagonal, and mean diagonal minus mean off-diagonal. */
 function retrieval(sim: number[][]): { top1: number; margin: number } {
