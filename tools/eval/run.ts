@@ -149,7 +149,7 @@ export async function runEval(o: EvalOptions): Promise<EvalRun> {
     await runner.dispose();
   }
   const n = pairs.length;
-  if (!n) throw new Error(`${o.task}: stopped before the first pair finished; nothing to tabulate`);
+  if (!n) throw new Error(`${o.task}: no pair finished (${o.n} asked for); nothing to tabulate`);
   const table = buildTable(o.task, runs, reference, { resamples: o.resamples });
   const markdown = tableMarkdown(table, `${o.task.toUpperCase()} on the procedural world`);
   const seconds = (performance.now() - t0) / 1000;
