@@ -72,7 +72,7 @@ describe("A2V on the default pack", () => {
         lambda: 1e-9,
         optimizer: "sgd",
         iterations: 3,
-        promptTuning: { enabled: tuning, lambda: 0.05 },
+        promptTuning: { enabled: tuning, lambda: 0.005 },
       };
       const events: PipelineEvent[] = [];
       const r = await runA2VTask(engine, req, { onEvent: (e) => events.push(e) });
@@ -84,13 +84,15 @@ describe("A2V on the default pack", () => {
     expect(tuned.r.runs.guided!.promptNorm).toBeGreaterThan(0);
     expect(tuned.updates).toBe(3 * 3); // K updates at each of the 3 guided steps (i > int(0.2·4) = 0)
     expect(tuned.steps).toHaveLength(3);
-    for (const [i, seq] of tuned.steps.entries()) {
-      expect(Math.abs(fixed.steps[i][2] - fixed.steps[i][0])).toBeLessThan(1e-6);
-      expect(seq[1]).toBeLessThanOrEqual(seq[0] + 1e-7);
-      expect(seq[2]).toBeLessThanOrEqual(seq[1] + 1e-7);
-    }
-    // strictly at the first (noisiest) guided step, where ∂x0/∂ε = √(1−ᾱ)/√ᾱ is largest
-    expect(tuned.steps[0][2]).toBeLessThan(tuned.steps[0][0]);
+    // without tuning the loss cannot move within a step
+    for (const [i, seq] of fixed.steps.entries())
+      expect(Math.abs(seq[2] - seq[0]), `step ${i}`).toBeLessThan(1e-6);
+    // with it, the loss falls at every inner iteration of the first (noisiest) guided step, where the prompt's
+    // Adam state is fresh (a descent direction; λ2 is small) and ∂x0/∂ε = √(1−ᾱ)/√ᾱ is largest, and over the
+    // run (a later step may rise a little under the persistent momentum: see the V2A test)
+    expect(tuned.steps[0][1]).toBeLessThan(tuned.steps[0][0]);
+    expect(tuned.steps[0][2]).toBeLessThan(tuned.steps[0][1]);
+    expect(tuned.steps.reduce((a, s) => a + s[0] - s[2], 0)).toBeGreaterThan(0);
     console.log(
       "A2V prompt tuning: loss drop per guided step",
       tuned.steps.map((s) => s[0] - s[2]),

@@ -29,7 +29,16 @@ interface GuidedOutcome {
   lossCurve: { i: number; loss: number }[];
 }
 
-/** The same guided run on the tfjs-guided and the ORT-guided engine: same steps, loss curve and final loss. */
+/**
+ * The same guided run on the tfjs-guided and the ORT-guided engine: same steps, loss curve and final loss.
+ *
+ * The runs update the latent with SGD, not the default Adam. Adam's first step is ≈ lr · sign(g) (a fresh
+ * state each step), so a gradient component near zero whose sign flips on float rounding gets a full-size
+ * update. Two correct executors then drift apart step after step. With the trained pack that was 7.5% of the
+ * V2A loss by the sixth step, although the first guided loss agreed to 2e-7. SGD keeps the update proportional
+ * to g, so the comparison measures the gradient path itself (3e-6 on the same run). The optimiser is host
+ * code shared by both executors.
+ */
 async function sameGuidedRun<E>(name: string, engines: Pair<E>, run: (e: E) => Promise<GuidedOutcome>) {
   const ms: Record<string, number> = {};
   const timed = async (k: "tfjs" | "onnx") => {
@@ -50,8 +59,8 @@ async function sameGuidedRun<E>(name: string, engines: Pair<E>, run: (e: E) => P
   console.log(
     `${name} guided: loss curve rel diff ${curve.toExponential(2)}, final ${o.loss} vs ${t.loss} (${final.toExponential(2)}); job ${(ms.onnx / 1000).toFixed(1)} s on ORT vs ${(ms.tfjs / 1000).toFixed(1)} s on tfjs-wasm`,
   );
-  expect(curve).toBeLessThan(1e-3);
-  expect(final).toBeLessThan(1e-3);
+  expect(curve).toBeLessThan(1e-4);
+  expect(final).toBeLessThan(1e-4);
 }
 
 /** Relative max difference of two curves. */
@@ -90,6 +99,7 @@ describe("aligner on ONNX Runtime = aligner on tfjs, through the task pipelines"
     timeout: SLOW,
   }, async () => {
     const req = v2aRequest({ compare: false });
+    req.aligner = { ...req.aligner, optimizer: "sgd" };
     await sameGuidedRun(
       "V2A",
       audio as Pair<AudioTaskEngine>,
@@ -101,6 +111,7 @@ describe("aligner on ONNX Runtime = aligner on tfjs, through the task pipelines"
 
   it("A2V guided run: the same loss curve and final loss", { timeout: SLOW }, async () => {
     const req = a2vRequest({ compare: false });
+    req.aligner = { ...req.aligner, optimizer: "sgd" };
     await sameGuidedRun(
       "A2V",
       video as Pair<VideoTaskEngine>,
@@ -113,6 +124,7 @@ describe("aligner on ONNX Runtime = aligner on tfjs, through the task pipelines"
     timeout: SLOW,
   }, async () => {
     const req = jointRequest({ compare: false });
+    req.aligner = { ...req.aligner, optimizer: "sgd" };
     await sameGuidedRun(
       "joint",
       joint as Pair<JointEngine>,
