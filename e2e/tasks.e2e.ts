@@ -70,8 +70,6 @@ async function generate(params: Record<string, unknown>, typed: { path: string[]
   return outcome;
 }
 
-let v2aOnTfjs: Extract<TaskOutcome, { ok: true }> | null = null;
-
 const cpu = {
   executor: "wasm",
   gradExecutor: "wasm",
@@ -80,8 +78,11 @@ const cpu = {
   compare: true,
 };
 
-/** V2A_CASE in compare mode, the aligner's gradient on tfjs-wasm ("wasm") or onnxruntime-web ("onnx"). */
-function generateV2A(gradExecutor: "wasm" | "onnx") {
+/**
+ * V2A_CASE in compare mode, the aligner's gradient on tfjs-wasm ("wasm") or onnxruntime-web ("onnx"), the latent
+ * updated by the default Adam or by SGD.
+ */
+function generateV2A(gradExecutor: "wasm" | "onnx", optimizer: "adam" | "sgd" = "adam") {
   const v = movingSquareVideo(V2A_CASE.video.seconds, V2A_CASE.video.fps);
   return generate(
     {
@@ -92,7 +93,7 @@ function generateV2A(gradExecutor: "wasm" | "onnx") {
       seed: V2A_CASE.seed,
       steps: V2A_CASE.steps,
       guidanceScale: V2A_CASE.guidanceScale,
-      aligner: structuredClone(DEFAULT_AUDIO_ALIGNER),
+      aligner: { ...structuredClone(DEFAULT_AUDIO_ALIGNER), optimizer },
       video: { ...v, data: Array.from(v.data) },
     },
     [{ path: ["video", "data"], kind: "u8" }],
@@ -112,14 +113,16 @@ describe("guided tasks in the engine worker (bundled pack)", () => {
     }
     console.log(`V2A in the worker: vanilla loss ${r.runs.vanilla.loss}, guided ${r.runs.guided.loss}`);
     expect(r.runs.guided.loss).toBeLessThan(r.runs.vanilla.loss);
-    v2aOnTfjs = r;
   });
 
   it("V2A with the aligner's gradient on onnxruntime-web: the same losses as on tfjs", {
     timeout: 480_000,
   }, async () => {
-    if (!v2aOnTfjs) throw new Error("needs the tfjs V2A run above");
-    const r = await generateV2A("onnx");
+    // SGD, not the default Adam: Adam's first step is ≈ lr · sign(g), so near-zero gradient components whose sign
+    // flips on float rounding get full-size updates and two correct executors drift apart over the steps (7.5%
+    // of the loss by the sixth step in Node with the trained pack; test/pipelines/onnx_guidance.test.ts)
+    const v2aOnTfjs = await generateV2A("wasm", "sgd");
+    const r = await generateV2A("onnx", "sgd");
     expect(r.executors.grad).toMatch(/^onnxruntime-web wasm/);
     for (const run of ["vanilla", "guided"] as const) {
       const ref = v2aOnTfjs.runs[run].loss;
