@@ -15,14 +15,11 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ClapTextModelWithProjection } from "../../src/engine/models/clap/model.js";
 import { tokenizePromptsAudioLDM } from "../../src/engine/models/clap/prompt.js";
 import { AutoencoderKL } from "../../src/engine/models/diffusers/autoencoder_kl.js";
-import { UNet2DConditionModel } from "../../src/engine/models/diffusers/unet_2d_condition.js";
 import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
-import { generateRobertaVocab } from "../../src/engine/packs/default-vocab.js";
-import { RobertaTokenizer } from "../../src/engine/preprocess/tokenizers/roberta.js";
 import { TRAINED_AUDIOLDM } from "./configs.js";
+import { audioLdmModels, LDM_LATENT, LDM_TOKENS, ldmLatentsPath } from "./lib/audioldm.js";
 import { batchIndices, MEL_FRAMES, stepRng, WorldDataset } from "./lib/data.js";
 import { alphasCumprod, noised, trainingPrompt } from "./lib/diffusion.js";
 import { flags, run, startTraining } from "./lib/env.js";
@@ -36,7 +33,6 @@ const B = f.num("batch", 8);
 const vaeDir = f.str("vae-dir", run("audioldm-vae"));
 const dir = f.str("dir", run("audioldm-ldm"));
 const SEED = 13;
-const TOKENS = 32;
 await startTraining();
 if (!(await isDone(vaeDir)))
   throw new Error(`${vaeDir} has not finished: run tools/train/audioldm-vae.ts first`);
@@ -47,12 +43,12 @@ const vaeConfig = JSON.parse(await readFile(join(vaeDir, "final", "config.json")
 };
 const vae = new AutoencoderKL(vaeConfig);
 await loadFinal(vaeDir, "vae", vae);
-const LAT = [8, MEL_FRAMES / 4, 16];
+const LAT = LDM_LATENT;
 const PER = LAT[0] * LAT[1] * LAT[2];
 
 /** z0 = scaling_factor · E[q(z|mel)] of every clip, cached next to the checkpoints. */
 async function latents(): Promise<Float32Array> {
-  const path = join(dir, `latents-${data.count}.bin`);
+  const path = ldmLatentsPath(dir, data.count);
   const hit = await readFile(path).catch(() => null);
   if (hit) return new Float32Array(new Uint8Array(hit).buffer);
   await data.load(["mel"]);
@@ -77,13 +73,7 @@ async function latents(): Promise<Float32Array> {
 }
 const z0All = await latents();
 
-const vocab = generateRobertaVocab();
-const tokenizer = new RobertaTokenizer(vocab.vocabJson, vocab.mergesTxt, { modelMaxLength: 512 });
-const clap = new ClapTextModelWithProjection({
-  ...TRAINED_AUDIOLDM.text_encoder,
-  vocab_size: vocab.vocabSize,
-});
-const unet = new UNet2DConditionModel(TRAINED_AUDIOLDM.unet);
+const { tokenizer, clap, unet } = audioLdmModels();
 const alphas = alphasCumprod(TRAINED_AUDIOLDM.scheduler);
 
 await train({
@@ -108,7 +98,7 @@ await train({
     });
     const prompts = idx.map((i) => trainingPrompt(data.meta[i], rng));
     const { zt, eps, t } = noised(z0, B, rng, alphas);
-    const tok = tokenizePromptsAudioLDM(tokenizer, prompts, { maxLength: TOKENS });
+    const tok = tokenizePromptsAudioLDM(tokenizer, prompts, { maxLength: LDM_TOKENS });
     const shape = [B, LAT[0], LAT[1], LAT[2]];
     return {
       zt: { data: zt, shape },

@@ -8,14 +8,11 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ClapTextModelWithProjection } from "../../src/engine/models/clap/model.js";
 import { tokenizePromptsAudioLDM } from "../../src/engine/models/clap/prompt.js";
-import { UNet2DConditionModel } from "../../src/engine/models/diffusers/unet_2d_condition.js";
 import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
-import { generateRobertaVocab } from "../../src/engine/packs/default-vocab.js";
-import { RobertaTokenizer } from "../../src/engine/preprocess/tokenizers/roberta.js";
 import { TRAINED_AUDIOLDM } from "./configs.js";
-import { batchIndices, MEL_FRAMES, stepRng, WorldDataset } from "./lib/data.js";
+import { audioLdmModels, LDM_LATENT, LDM_TOKENS, ldmLatentsPath } from "./lib/audioldm.js";
+import { batchIndices, stepRng, WorldDataset } from "./lib/data.js";
 import { alphasCumprod, noised } from "./lib/diffusion.js";
 import { flags, startTraining } from "./lib/env.js";
 import { loadFinal } from "./lib/trainer.js";
@@ -28,16 +25,10 @@ await startTraining();
 const dir = join(root, "audioldm-ldm");
 const clips = 1000;
 const data = new WorldDataset("train", clips);
-const z0All = new Float32Array(new Uint8Array(await readFile(join(dir, `latents-${clips}.bin`))).buffer);
-const LAT = [8, MEL_FRAMES / 4, 16];
+const z0All = new Float32Array(new Uint8Array(await readFile(ldmLatentsPath(dir, clips))).buffer);
+const LAT = LDM_LATENT;
 const PER = LAT[0] * LAT[1] * LAT[2];
-const vocab = generateRobertaVocab();
-const tokenizer = new RobertaTokenizer(vocab.vocabJson, vocab.mergesTxt, { modelMaxLength: 512 });
-const clap = new ClapTextModelWithProjection({
-  ...TRAINED_AUDIOLDM.text_encoder,
-  vocab_size: vocab.vocabSize,
-});
-const unet = new UNet2DConditionModel(TRAINED_AUDIOLDM.unet);
+const { tokenizer, clap, unet } = audioLdmModels();
 await loadFinal(dir, "text_encoder", clap);
 await loadFinal(dir, "unet", unet);
 const alphas = alphasCumprod(TRAINED_AUDIOLDM.scheduler);
@@ -59,7 +50,7 @@ for (let s = 0; s < batches; s++) {
     empty: own.map(() => ""),
   };
   for (const [k, prompts] of Object.entries(variants) as [keyof typeof sums, string[]][]) {
-    const tok = tokenizePromptsAudioLDM(tokenizer, prompts, { maxLength: 32 });
+    const tok = tokenizePromptsAudioLDM(tokenizer, prompts, { maxLength: LDM_TOKENS });
     const loss = tf.tidy(() => {
       const y = clap.forward(ops, {
         input_ids: tf.tensor2d(tok.input_ids, tok.shape as [number, number], "int32"),
@@ -81,7 +72,7 @@ console.log(
 
 // the text tower itself: cosines between the pooled embeddings of different captions (1 = collapsed)
 const probe = ["a red bell", "a blue drum", "a green bird", "a white ball", ""];
-const tok = tokenizePromptsAudioLDM(tokenizer, probe, { maxLength: 32 });
+const tok = tokenizePromptsAudioLDM(tokenizer, probe, { maxLength: LDM_TOKENS });
 const e = tf.tidy(
   () =>
     clap.forward(ops, {
