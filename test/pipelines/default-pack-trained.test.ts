@@ -44,13 +44,14 @@ describe("the bundled default pack is trained on the world", () => {
     timeout: 600_000,
   }, async () => {
     const clips = Array.from({ length: N }, (_, i) => worldClip(splitSeed("heldOut", FIRST + i)));
-    const seconds = WORLD.durationS;
+    // one 1-s ImageBind clip per second of the world's clip (SPEC: S = ceil(duration))
+    const S = Math.ceil(WORLD.durationS);
     const video: Float32Array[] = [];
     const audio: Float32Array[] = [];
     const text: Float32Array[] = [];
     for (const c of clips) {
-      video.push(await engine.embedVideo(c.video, Math.ceil(seconds)));
-      audio.push(await engine.embedAudio(c.audio, Math.ceil(seconds)));
+      video.push(await engine.embedVideo(c.video, S));
+      audio.push(await engine.embedAudio(c.audio, S));
       text.push(await engine.embedText(c.caption));
     }
     const va = retrieval(video.map((v) => audio.map((a) => cos(v, a))));
