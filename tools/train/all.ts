@@ -2,7 +2,7 @@
  * The whole training run, resumable, in two parallel tracks (one per CPU core; each job is one single-threaded
  * tfjs-wasm process):
  *
- *   audio  : evaluators → audioldm-vae → audioldm-vocoder → audioldm-ldm
+ *   audio  : evaluators → audioldm-vae → audioldm-vocoder → clap → audioldm-ldm
  *   vision : imagebind → sd-vae → sd-unet → motion
  *   then   : build-pack (→ .cache/train/pack, or public/models/default with --install)
  *
@@ -23,75 +23,10 @@ import { createWriteStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { flags } from "./lib/env.js";
+import { AUDIO, type Job, VISION } from "./lib/jobs.js";
 import { isDone } from "./lib/trainer.js";
 
 // `isDone` and the jobs resolve folders from TRAIN_ROOT: children get --root through the environment
-
-interface Job {
-  name: string;
-  script: string;
-  steps: number;
-  /** Folder whose done.json marks the job finished. */
-  dirs: string[];
-  /** Share of its track's remaining time under --finish-by (the job's priority and cost, relative). */
-  share: number;
-  /** Extra arguments of the job's script (batch and data sizes for the 2-core budget; docs/training.md). */
-  args?: string[];
-}
-
-/** Step counts of the full run (docs/training.md explains the budget). */
-const AUDIO: Job[] = [
-  {
-    name: "evaluators",
-    script: "evaluators.ts",
-    steps: 600,
-    dirs: ["evaluators/audio", "evaluators/video"],
-    share: 0.2,
-  },
-  {
-    name: "audioldm-vae",
-    script: "audioldm-vae.ts",
-    steps: 1200,
-    dirs: ["audioldm-vae"],
-    share: 0.2,
-    args: ["--batch", "4"],
-  },
-  {
-    name: "audioldm-vocoder",
-    script: "audioldm-vocoder.ts",
-    steps: 3000,
-    dirs: ["audioldm-vocoder"],
-    share: 0.15,
-  },
-  {
-    name: "audioldm-ldm",
-    script: "audioldm-ldm.ts",
-    steps: 3000,
-    dirs: ["audioldm-ldm"],
-    share: 0.45,
-    args: ["--batch", "4", "--clips", "1000"],
-  },
-];
-const VISION: Job[] = [
-  { name: "imagebind", script: "imagebind.ts", steps: 1500, dirs: ["imagebind"], share: 0.4 },
-  { name: "sd-vae", script: "sd-vae.ts", steps: 1000, dirs: ["sd-vae"], share: 0.15, args: ["--batch", "4"] },
-  {
-    name: "sd-unet",
-    script: "sd-unet.ts",
-    steps: 2500,
-    dirs: ["sd-unet"],
-    share: 0.25,
-    args: ["--batch", "8", "--clips", "500"],
-  },
-  {
-    name: "motion",
-    script: "motion.ts",
-    steps: 2000,
-    dirs: ["motion"],
-    share: 0.2,
-    args: ["--clips", "500"],
-  },
-];
 
 const f = flags();
 const ROOT = f.str("root", ".cache/train");

@@ -37,6 +37,7 @@ import {
   TRAINED_STABLE_DIFFUSION,
 } from "./configs.js";
 import { flags, run, TRAIN_ROOT } from "./lib/env.js";
+import { PACK_JOBS } from "./lib/jobs.js";
 
 const f = flags();
 const runs = f.str("runs", TRAIN_ROOT);
@@ -189,17 +190,8 @@ const hasher: HasherFactory = () => {
 await rm(out, { recursive: true, force: true });
 /** "job step/planned" from each job's done.json: how far the run behind this pack got (shown in the studio). */
 async function provenance(): Promise<string> {
-  const jobs = [
-    "imagebind",
-    "audioldm-vae",
-    "audioldm-vocoder",
-    "audioldm-ldm",
-    "sd-vae",
-    "sd-unet",
-    "motion",
-  ];
   const parts: string[] = [];
-  for (const j of jobs) {
+  for (const j of PACK_JOBS) {
     const txt = await readFile(join(runs, j, "done.json"), "utf8").catch(() => null);
     if (!txt) continue;
     const d = JSON.parse(txt) as { step: number; plannedSteps?: number };
