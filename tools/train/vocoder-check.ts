@@ -13,7 +13,7 @@ import { AutoencoderKL } from "../../src/engine/models/diffusers/autoencoder_kl.
 import { SpeechT5HifiGan } from "../../src/engine/models/hifigan/model.js";
 import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
 import { SafetensorsFile } from "../../src/engine/weights/safetensors.js";
-import { COLOURS, KINDS, type Kind } from "../../src/engine/world/spec.js";
+import { type Kind, topKind } from "../../src/engine/world/spec.js";
 import { Evaluators } from "../eval/evaluators.js";
 import { TRAINED_AUDIOLDM } from "./configs.js";
 import { MEL_FRAMES, WorldDataset } from "./lib/data.js";
@@ -44,13 +44,6 @@ if (f.has("checkpoint")) {
 const ev = await Evaluators.open();
 const data = await new WorldDataset("heldOut", N, 3000).load(["mel", "audio"]);
 
-/** The kind with the largest summed probability over its colours (classes are kind-major). */
-function kindOf(p: Float32Array): Kind {
-  const byKind = KINDS.map((_, k) =>
-    p.slice(k * COLOURS.length, (k + 1) * COLOURS.length).reduce((a, b) => a + b, 0),
-  );
-  return KINDS[byKind.indexOf(Math.max(...byKind))];
-}
 const rms = (w: Float32Array) => Math.sqrt(w.reduce((s, x) => s + x * x, 0) / w.length);
 
 const WAYS = ["real", "vocoder", "vae+vocoder"] as const;
@@ -71,7 +64,7 @@ for (let i = 0; i < N; i++) {
     "vae+vocoder": (await viaVae.data()) as Float32Array,
   };
   tf.dispose([direct, viaVae]);
-  for (const w of WAYS) if (kinds.has(kindOf((await ev.audio(waves[w], 16000)).probs))) hits[w]++;
+  for (const w of WAYS) if (kinds.has(topKind((await ev.audio(waves[w], 16000)).probs))) hits[w]++;
   if (objects.length === 1) {
     const l = level.get(objects[0].kind) ?? { real: 0, voc: 0, n: 0 };
     level.set(objects[0].kind, {

@@ -64,6 +64,18 @@ export const NUM_CLASSES = KINDS.length * COLOURS.length;
 export function classIndex(kind: Kind, colour: Colour): number {
   return KINDS.indexOf(kind) * COLOURS.length + COLOURS.indexOf(colour);
 }
+/** The kind whose classes (one per colour) hold the most probability in `probs` [NUM_CLASSES]. */
+export function topKind(probs: ArrayLike<number>): Kind {
+  let best = 0;
+  let bestP = -1;
+  for (let k = 0; k < KINDS.length; k++) {
+    let p = 0;
+    for (let c = 0; c < COLOURS.length; c++) p += probs[k * COLOURS.length + c];
+    if (p > bestP) [best, bestP] = [k, p];
+  }
+  return KINDS[best];
+}
+
 export function className(index: number): string {
   return `${COLOURS[index % COLOURS.length]} ${KINDS[Math.floor(index / COLOURS.length)]}`;
 }

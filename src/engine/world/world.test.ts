@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { detectAudioPeaks } from "../metrics/av_align.js";
 import { worldClip, worldLabels } from "./clip.js";
 import { sampleScene } from "./scene.js";
-import { NUM_CLASSES, splitSeed, WORLD } from "./spec.js";
+import { COLOURS, classIndex, NUM_CLASSES, splitSeed, topKind, WORLD } from "./spec.js";
 
 describe("procedural world", () => {
   it("is deterministic from the seed and has the declared geometry", () => {
@@ -45,5 +45,16 @@ describe("procedural world", () => {
       const peaks = detectAudioPeaks({ channels: c.audio, sampleRate: c.sampleRate });
       for (const e of c.onsets) expect(peaks.some((p) => Math.abs(p - e) < 0.05)).toBe(true);
     }
+  });
+});
+
+describe("topKind", () => {
+  it("sums a kind's colours: many weak drum classes outweigh the single strongest bell class", () => {
+    const p = new Float32Array(NUM_CLASSES);
+    p[classIndex("bell", "red")] = 0.3;
+    for (const c of COLOURS) p[classIndex("drum", c)] = 0.1;
+    expect(topKind(p)).toBe("drum");
+    p[classIndex("bell", "blue")] = 0.35;
+    expect(topKind(p)).toBe("bell");
   });
 });
