@@ -21,7 +21,14 @@ import { Linear } from "../../src/engine/nn/layers.js";
 import type { Ops } from "../../src/engine/ops/ops.js";
 import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
 import { TRAINED_AUDIOLDM } from "./configs.js";
-import { audioLdmModels, LDM_LATENT, LDM_TOKENS, ldmLatents, ldmLatentsPath } from "./lib/audioldm.js";
+import {
+  audioLdmModels,
+  clapEmbeds,
+  LDM_LATENT,
+  LDM_TOKENS,
+  ldmLatents,
+  ldmLatentsPath,
+} from "./lib/audioldm.js";
 import { batchIndices, stepRng, WorldDataset } from "./lib/data.js";
 import { trainingPrompt } from "./lib/diffusion.js";
 import { flags, run, startTraining } from "./lib/env.js";
@@ -110,17 +117,14 @@ if (result.finished && VAL > 0) {
   // held-out clips: each full caption against every held-out latent
   const idx = Array.from({ length: VAL }, (_, k) => trainN + k);
   const ops = new TfjsOps();
-  const tok = tokenizePromptsAudioLDM(
-    tokenizer,
-    idx.map((i) => data.meta[i].caption),
-    { maxLength: LDM_TOKENS },
-  );
   const unit = (x: tf.Tensor) => tf.div(x, tf.norm(x, 2, -1, true));
   const [sim, textCos] = tf.tidy(() => {
-    const te = clap.forward(ops, {
-      input_ids: tf.tensor2d(tok.input_ids, tok.shape as [number, number], "int32"),
-      attention_mask: tf.tensor2d(tok.attention_mask, tok.shape as [number, number], "int32"),
-    }).text_embeds_normalized;
+    const te = clapEmbeds(
+      ops,
+      tokenizer,
+      clap,
+      idx.map((i) => data.meta[i].caption),
+    );
     const ae = unit(head.forward(ops, tf.tensor4d(latentBatch(idx), [VAL, C, T, F])));
     return [tf.matMul(te, ae, false, true), tf.matMul(te, te, false, true)];
   });

@@ -12,21 +12,18 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { tokenizePromptsAudioLDM } from "../../src/engine/models/clap/prompt.js";
 import { CLIPTextModel } from "../../src/engine/models/clip/model.js";
 import { tokenizePromptsSD } from "../../src/engine/models/clip/prompt.js";
 import { UNet2DConditionModel } from "../../src/engine/models/diffusers/unet_2d_condition.js";
 import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
 import { loadClipTokenizer } from "../../src/engine/preprocess/tokenizers/load.js";
-import { SafetensorsFile } from "../../src/engine/weights/safetensors.js";
 import { TRAINED_AUDIOLDM, TRAINED_STABLE_DIFFUSION } from "./configs.js";
-import { audioLdmModels, LDM_LATENT, LDM_TOKENS, ldmLatentsPath } from "./lib/audioldm.js";
+import { audioLdmModels, clapEmbeds, LDM_LATENT, ldmLatentsPath } from "./lib/audioldm.js";
 import { batchIndices, FRAMES, stepRng, WorldDataset } from "./lib/data.js";
 import { alphasCumprod, noised } from "./lib/diffusion.js";
 import { flags, startTraining } from "./lib/env.js";
 import { LATENT, LATENT_SIZE } from "./lib/frame-latents.js";
-import { loadState } from "./lib/params.js";
-import { loadFinal } from "./lib/trainer.js";
+import { loadCheckpoint, loadFinal } from "./lib/trainer.js";
 
 const f = flags();
 const model = f.str("model", "audioldm");
@@ -36,17 +33,7 @@ const B = f.num("batch", 8);
 await startTraining();
 const ops = new TfjsOps();
 /** --checkpoint: the job's latest checkpoint (a run still in progress) instead of its final weights. */
-const fromCheckpoint = f.has("checkpoint");
-
-async function load(dir: string, name: string, model: object): Promise<void> {
-  if (!fromCheckpoint) return loadFinal(dir, name, model);
-  const p = join(dir, "checkpoint.safetensors");
-  const file = new SafetensorsFile(new Uint8Array(await readFile(p)), p);
-  const missing = loadState(model, (k) =>
-    file.has(`model/${name}/${k}`) ? file.get(`model/${name}/${k}`) : undefined,
-  );
-  if (missing.length) throw new Error(`${p}: missing ${missing.length} tensors of ${name}`);
-}
+const load = f.has("checkpoint") ? loadCheckpoint : loadFinal;
 
 /** One trained text-conditioned UNet: a training sample's latent, the prompt encoding and the ε prediction. */
 interface Conditioned {
@@ -74,11 +61,7 @@ async function audioLdm(): Promise<Conditioned> {
     alphas: alphasCumprod(TRAINED_AUDIOLDM.scheduler),
     latent: (i) => z0.subarray(i * per, (i + 1) * per),
     encode: (prompts) => {
-      const tok = tokenizePromptsAudioLDM(tokenizer, prompts, { maxLength: LDM_TOKENS });
-      const e = clap.forward(ops, {
-        input_ids: tf.tensor2d(tok.input_ids, tok.shape as [number, number], "int32"),
-        attention_mask: tf.tensor2d(tok.attention_mask, tok.shape as [number, number], "int32"),
-      }).text_embeds_normalized;
+      const e = clapEmbeds(ops, tokenizer, clap, prompts);
       return { cond: e, pooled: e };
     },
     predict: (zt, t, cond) => unet.forward(ops, zt, t, { classLabels: cond }),

@@ -10,19 +10,16 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { tokenizePromptsAudioLDM } from "../../src/engine/models/clap/prompt.js";
 import { AutoencoderKL } from "../../src/engine/models/diffusers/autoencoder_kl.js";
 import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
 import { randn } from "../../src/engine/pipelines/noise.js";
 import { DDIMScheduler, type DDIMSchedulerConfig } from "../../src/engine/schedulers/ddim.js";
-import { SafetensorsFile } from "../../src/engine/weights/safetensors.js";
 import { COLOURS, KINDS, type Kind } from "../../src/engine/world/spec.js";
 import { TRAINED_AUDIOLDM } from "./configs.js";
-import { audioLdmModels, LDM_LATENT, LDM_TOKENS } from "./lib/audioldm.js";
+import { audioLdmModels, clapEmbeds, LDM_LATENT } from "./lib/audioldm.js";
 import { MEL_FRAMES, WorldDataset } from "./lib/data.js";
 import { flags, startTraining } from "./lib/env.js";
-import { loadState } from "./lib/params.js";
-import { loadFinal } from "./lib/trainer.js";
+import { loadCheckpoint, loadFinal } from "./lib/trainer.js";
 
 const f = flags();
 const root = f.str("root", ".cache/train-ort");
@@ -71,15 +68,8 @@ const realHits = heldSingle.filter(
 // the LDM
 const dir = join(root, "audioldm-ldm");
 const { tokenizer, clap, unet } = audioLdmModels();
-async function load(name: string, model: object): Promise<void> {
-  if (!f.has("checkpoint")) return loadFinal(dir, name, model);
-  const p = join(dir, "checkpoint.safetensors");
-  const file = new SafetensorsFile(new Uint8Array(await readFile(p)), p);
-  const missing = loadState(model, (k) =>
-    file.has(`model/${name}/${k}`) ? file.get(`model/${name}/${k}`) : undefined,
-  );
-  if (missing.length) throw new Error(`${p}: missing ${missing.length} tensors of ${name}`);
-}
+const load = (name: string, model: object) =>
+  (f.has("checkpoint") ? loadCheckpoint : loadFinal)(dir, name, model);
 await load("text_encoder", clap);
 await load("unet", unet);
 const vaeDir = join(root, "audioldm-vae");
@@ -91,13 +81,7 @@ await loadFinal(vaeDir, "vae", vae);
 const scheduler = new DDIMScheduler(TRAINED_AUDIOLDM.scheduler as Partial<DDIMSchedulerConfig>);
 scheduler.setTimesteps(steps);
 
-function embed(prompts: string[]): tf.Tensor {
-  const tok = tokenizePromptsAudioLDM(tokenizer, prompts, { maxLength: LDM_TOKENS });
-  return clap.forward(ops, {
-    input_ids: tf.tensor2d(tok.input_ids, tok.shape as [number, number], "int32"),
-    attention_mask: tf.tensor2d(tok.attention_mask, tok.shape as [number, number], "int32"),
-  }).text_embeds_normalized;
-}
+const embed = (prompts: string[]) => clapEmbeds(ops, tokenizer, clap, prompts);
 
 const shape = [1, ...LDM_LATENT];
 const confusion = new Map<string, number>();

@@ -12,14 +12,12 @@ import { join } from "node:path";
 import { AutoencoderKL } from "../../src/engine/models/diffusers/autoencoder_kl.js";
 import { SpeechT5HifiGan } from "../../src/engine/models/hifigan/model.js";
 import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
-import { SafetensorsFile } from "../../src/engine/weights/safetensors.js";
 import { type Kind, topKind } from "../../src/engine/world/spec.js";
 import { Evaluators } from "../eval/evaluators.js";
 import { TRAINED_AUDIOLDM } from "./configs.js";
 import { MEL_FRAMES, WorldDataset } from "./lib/data.js";
 import { flags, startTraining } from "./lib/env.js";
-import { loadState } from "./lib/params.js";
-import { loadFinal } from "./lib/trainer.js";
+import { loadCheckpoint, loadFinal } from "./lib/trainer.js";
 
 const f = flags();
 const root = f.str("root", ".cache/train-ort");
@@ -33,14 +31,7 @@ const vae = new AutoencoderKL(vaeConfig);
 await loadFinal(vaeDir, "vae", vae);
 const vocDir = join(root, "audioldm-vocoder");
 const voc = new SpeechT5HifiGan(TRAINED_AUDIOLDM.vocoder);
-if (f.has("checkpoint")) {
-  const p = join(vocDir, "checkpoint.safetensors");
-  const file = new SafetensorsFile(new Uint8Array(await readFile(p)), p);
-  const missing = loadState(voc, (k) =>
-    file.has(`model/vocoder/${k}`) ? file.get(`model/vocoder/${k}`) : undefined,
-  );
-  if (missing.length) throw new Error(`${p}: missing ${missing.length} vocoder tensors`);
-} else await loadFinal(vocDir, "vocoder", voc);
+await (f.has("checkpoint") ? loadCheckpoint : loadFinal)(vocDir, "vocoder", voc);
 const ev = await Evaluators.open();
 const data = await new WorldDataset("heldOut", N, 3000).load(["mel", "audio"]);
 

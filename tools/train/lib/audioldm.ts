@@ -6,6 +6,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ClapTextModelWithProjection } from "../../../src/engine/models/clap/model.js";
+import { tokenizePromptsAudioLDM } from "../../../src/engine/models/clap/prompt.js";
 import { AutoencoderKL } from "../../../src/engine/models/diffusers/autoencoder_kl.js";
 import { UNet2DConditionModel } from "../../../src/engine/models/diffusers/unet_2d_condition.js";
 import { TfjsOps, tf } from "../../../src/engine/ops/tfjs.js";
@@ -60,6 +61,23 @@ export async function ldmLatents(
   await mkdir(dirname(cachePath), { recursive: true });
   await writeFile(cachePath, new Uint8Array(out.buffer));
   return out;
+}
+
+/**
+ * normalize(CLAP text_embeds) of `prompts` on tfjs [B, projection_dim]: what the UNet is conditioned on, with the
+ * prompts tokenised as the job tokenises them (LDM_TOKENS, attention mask).
+ */
+export function clapEmbeds(
+  ops: TfjsOps,
+  tokenizer: RobertaTokenizer,
+  clap: ClapTextModelWithProjection,
+  prompts: readonly string[],
+): tf.Tensor {
+  const tok = tokenizePromptsAudioLDM(tokenizer, prompts, { maxLength: LDM_TOKENS });
+  return clap.forward(ops, {
+    input_ids: tf.tensor2d(tok.input_ids, tok.shape as [number, number], "int32"),
+    attention_mask: tf.tensor2d(tok.attention_mask, tok.shape as [number, number], "int32"),
+  }).text_embeds_normalized;
 }
 
 /** The tokenizer, CLAP text tower and UNet of the LDM job (untrained: load or init them). */

@@ -503,6 +503,19 @@ export async function loadFinal(dir: string, name: string, model: object): Promi
     throw new Error(`${p}: missing ${missing.length} tensors (${missing.slice(0, 3).join(", ")})`);
 }
 
+/**
+ * Load one model's weights from a job's latest checkpoint (`model/<name>/<key>` entries): a run still in progress,
+ * for the checks that read its weights (cond-check, prompt-check, vocoder-check with `--checkpoint`).
+ */
+export async function loadCheckpoint(dir: string, name: string, model: object): Promise<void> {
+  const p = join(dir, "checkpoint.safetensors");
+  const f = new SafetensorsFile(new Uint8Array(await readFile(p)), p);
+  const missing = loadState(model, (k) =>
+    f.has(`model/${name}/${k}`) ? f.get(`model/${name}/${k}`) : undefined,
+  );
+  if (missing.length) throw new Error(`${p}: ${name} lacks ${missing.length} tensors (${missing[0]}, …)`);
+}
+
 /** Whether a job's final weights exist. */
 export function isDone(dir: string): Promise<boolean> {
   return exists(join(dir, "done.json"));
