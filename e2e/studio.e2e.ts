@@ -220,7 +220,9 @@ describe("studio", () => {
     const p = panel(page, "a2v");
     const before = await page.evaluate(() => window.__studio!.store.getState().studio.tasks.a2v.resultId);
     expect(before).not.toBeNull();
-    await p.getByLabel("Steps", { exact: true }).fill("50");
+    // long enough that the cancel lands mid-run: at the 2-frame 8×8 shapes of the test above a step takes
+    // ≈ 0.1 s here, and a 50-step run could end (5 s) before the click did
+    await p.getByLabel("Steps", { exact: true }).fill("500");
     await p.getByRole("button", { name: "Generate", exact: true }).click();
     await p.locator('[data-testid="step"]').waitFor({ timeout: 120_000 });
     await p.getByRole("button", { name: "Cancel run" }).click();
