@@ -188,8 +188,9 @@ async function bench(o: BrowserBenchOptions): Promise<BrowserResult> {
     });
   };
   // the guidance step as the studio runs it by default: loss and gradient as one ONNX graph with its emitted
-  // backward (OnnxGuidance) on the forward's EP; the first call builds the session
-  for (const ep of eps) {
+  // backward (OnnxGuidance) on the forward's EP; the first call builds the session. wasm first: it takes seconds,
+  // while a software WebGPU adapter takes minutes and used to leave no budget for it
+  for (const ep of [...eps].reverse()) {
     if (over()) {
       notes.push(`guidance on ORT ${ep} not run: browser budget (${Math.round(o.budgetMs / 1000)} s) spent`);
       continue;
