@@ -610,9 +610,11 @@ await section("guidance", quick ? 30_000 : 240_000, async () => {
       // and was OOM-killed after 3 minutes on this box)
       const short = results.guidance.find((g) => g.executor === v.label && g.seconds === GUIDE_SECONDS);
       if (secs !== GUIDE_SECONDS && !parentReleased) {
-        // the children build their own models: this process's host weights only take memory from them (with the
-        // video section first, 8.6 GiB were free here and the default 10-s run was skipped); `ensureFilled`
-        // refills them for the peer section
+        // the children build their own models: this process's host weights only take memory from them (≈ 3.5
+        // GiB; `ensureFilled` refills them for the peer section). After calibrate + video alone that leaves 12.1
+        // GiB free; in a full run the pages the earlier in-process sections freed stay with this process and only
+        // 6.2 GiB were free, so the default 10-s child is still skipped there: these children should run before
+        // the in-process sections (to do)
         for (const m of [unet, vae, voc, ib]) releaseWeights(m);
         gc();
         parentReleased = true;
