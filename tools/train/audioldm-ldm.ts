@@ -20,8 +20,8 @@
  */
 import { tokenizePromptsAudioLDM } from "../../src/engine/models/clap/prompt.js";
 import { TRAINED_AUDIOLDM } from "./configs.js";
-import { audioLdmModels, LDM_LATENT, LDM_TOKENS, ldmLatents, ldmLatentsPath } from "./lib/audioldm.js";
-import { batchIndices, stepRng, WorldDataset } from "./lib/data.js";
+import { audioLdmModels, LDM_LATENT, LDM_TOKENS, ldmLatents } from "./lib/audioldm.js";
+import { batchIndices, gatherRows, stepRng, WorldDataset } from "./lib/data.js";
 import { alphasCumprod, noised, trainingPrompt } from "./lib/diffusion.js";
 import { flags, run, startTraining } from "./lib/env.js";
 import { mse } from "./lib/losses.js";
@@ -42,7 +42,7 @@ const data = new WorldDataset("train", f.num("clips", 2000));
 const LAT = LDM_LATENT;
 const PER = LAT[0] * LAT[1] * LAT[2];
 
-const z0All = await ldmLatents(ldmLatentsPath(dir, data.count), data, vaeDir);
+const z0All = await ldmLatents(dir, data, vaeDir);
 
 const { tokenizer, clap, unet } = audioLdmModels();
 if (!(await isDone(clapDir))) throw new Error(`${clapDir} has not finished: run tools/train/clap.ts first`);
@@ -66,10 +66,7 @@ await train({
   batch: (step) => {
     const idx = batchIndices(data.count, B, step, SEED);
     const rng = stepRng(SEED, step, 1);
-    const z0 = new Float32Array(B * PER);
-    idx.forEach((i, b) => {
-      z0.set(z0All.subarray(i * PER, (i + 1) * PER), b * PER);
-    });
+    const z0 = gatherRows(z0All, idx, PER);
     const prompts = idx.map((i) => trainingPrompt(data.meta[i], rng));
     const { zt, eps, t } = noised(z0, B, rng, alphas);
     const tok = tokenizePromptsAudioLDM(tokenizer, prompts, { maxLength: LDM_TOKENS });

@@ -21,15 +21,8 @@ import { Linear } from "../../src/engine/nn/layers.js";
 import type { Ops } from "../../src/engine/ops/ops.js";
 import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
 import { TRAINED_AUDIOLDM } from "./configs.js";
-import {
-  audioLdmModels,
-  clapEmbeds,
-  LDM_LATENT,
-  LDM_TOKENS,
-  ldmLatents,
-  ldmLatentsPath,
-} from "./lib/audioldm.js";
-import { batchIndices, stepRng, WorldDataset } from "./lib/data.js";
+import { audioLdmModels, clapEmbeds, LDM_LATENT, LDM_TOKENS, ldmLatents } from "./lib/audioldm.js";
+import { batchIndices, gatherRows, stepRng, WorldDataset } from "./lib/data.js";
 import { trainingPrompt } from "./lib/diffusion.js";
 import { flags, run, startTraining } from "./lib/env.js";
 import { infoNce } from "./lib/losses.js";
@@ -63,7 +56,7 @@ const latentDir = f.str("latent-dir", run("audioldm-ldm"));
 await startTraining();
 
 const data = new WorldDataset("train", f.num("clips", 1000));
-const z0All = await ldmLatents(ldmLatentsPath(latentDir, data.count), data, vaeDir);
+const z0All = await ldmLatents(latentDir, data, vaeDir);
 const PER = C * T * F;
 const trainN = data.count - VAL;
 if (trainN < B) throw new Error(`--clips ${data.count} leaves ${trainN} training clips for a batch of ${B}`);
@@ -71,13 +64,7 @@ if (trainN < B) throw new Error(`--clips ${data.count} leaves ${trainN} training
 const { tokenizer, clap } = audioLdmModels();
 const head = new LatentAudioHead();
 
-function latentBatch(idx: readonly number[]): Float32Array {
-  const z = new Float32Array(idx.length * PER);
-  idx.forEach((i, b) => {
-    z.set(z0All.subarray(i * PER, (i + 1) * PER), b * PER);
-  });
-  return z;
-}
+const latentBatch = (idx: readonly number[]) => gatherRows(z0All, idx, PER);
 
 const result = await train({
   name: "clap",

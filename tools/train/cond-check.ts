@@ -10,7 +10,6 @@
  * audioldm: the audioldm-ldm job's UNet on its cached VAE latents, conditioned on normalize(CLAP text_embeds);
  * sd: the sd-unet job's UNet on one random frame's SD-VAE latent per clip, cross-attending to CLIP's states.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CLIPTextModel } from "../../src/engine/models/clip/model.js";
 import { tokenizePromptsSD } from "../../src/engine/models/clip/prompt.js";
@@ -18,11 +17,11 @@ import { UNet2DConditionModel } from "../../src/engine/models/diffusers/unet_2d_
 import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
 import { loadClipTokenizer } from "../../src/engine/preprocess/tokenizers/load.js";
 import { TRAINED_AUDIOLDM, TRAINED_STABLE_DIFFUSION } from "./configs.js";
-import { audioLdmModels, clapEmbeds, LDM_LATENT, ldmLatentsPath } from "./lib/audioldm.js";
+import { audioLdmModels, clapEmbeds, LDM_LATENT, ldmLatents } from "./lib/audioldm.js";
 import { batchIndices, FRAMES, stepRng, WorldDataset } from "./lib/data.js";
 import { alphasCumprod, noised } from "./lib/diffusion.js";
 import { flags, startTraining } from "./lib/env.js";
-import { LATENT, LATENT_SIZE } from "./lib/frame-latents.js";
+import { frameLatents, LATENT, LATENT_SIZE } from "./lib/frame-latents.js";
 import { loadCheckpoint, loadFinal } from "./lib/trainer.js";
 
 const f = flags();
@@ -50,7 +49,7 @@ interface Conditioned {
 async function audioLdm(): Promise<Conditioned> {
   const dir = join(root, "audioldm-ldm");
   const clips = 1000;
-  const z0 = new Float32Array(new Uint8Array(await readFile(ldmLatentsPath(dir, clips))).buffer);
+  const z0 = await ldmLatents(dir, new WorldDataset("train", clips), join(root, "audioldm-vae"));
   const per = LDM_LATENT[0] * LDM_LATENT[1] * LDM_LATENT[2];
   const { tokenizer, clap, unet } = audioLdmModels();
   await load(dir, "text_encoder", clap);
@@ -71,7 +70,7 @@ async function audioLdm(): Promise<Conditioned> {
 async function stableDiffusion(): Promise<Conditioned> {
   const dir = join(root, "sd-unet");
   const clips = 500;
-  const z0 = new Float32Array(new Uint8Array(await readFile(join(dir, `frame-latents-${clips}.bin`))).buffer);
+  const z0 = await frameLatents(new WorldDataset("train", clips), join(root, "sd-vae"), dir);
   const tokenizer = await loadClipTokenizer("public/models/tokenizers/clip/bpe_simple_vocab_16e6.txt.gz");
   const clip = new CLIPTextModel(TRAINED_STABLE_DIFFUSION.text_encoder);
   const unet = new UNet2DConditionModel(TRAINED_STABLE_DIFFUSION.unet);

@@ -8,9 +8,7 @@
  *
  *   node tools/run.mjs tools/train/prompt-check.ts [--root .cache/train-ort] [--checkpoint] [--steps 10] [--cfg 2.5] [--seeds 1]
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AutoencoderKL } from "../../src/engine/models/diffusers/autoencoder_kl.js";
 import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
 import { randn } from "../../src/engine/pipelines/noise.js";
 import { DDIMScheduler, type DDIMSchedulerConfig } from "../../src/engine/schedulers/ddim.js";
@@ -20,6 +18,7 @@ import { audioLdmModels, clapEmbeds, LDM_LATENT } from "./lib/audioldm.js";
 import { MEL_FRAMES, WorldDataset } from "./lib/data.js";
 import { flags, startTraining } from "./lib/env.js";
 import { loadCheckpoint, loadFinal } from "./lib/trainer.js";
+import { loadTrainedVae } from "./lib/vae.js";
 
 const f = flags();
 const root = f.str("root", ".cache/train-ort");
@@ -72,12 +71,7 @@ const load = (name: string, model: object) =>
   (f.has("checkpoint") ? loadCheckpoint : loadFinal)(dir, name, model);
 await load("text_encoder", clap);
 await load("unet", unet);
-const vaeDir = join(root, "audioldm-vae");
-const vaeConfig = JSON.parse(await readFile(join(vaeDir, "final", "config.json"), "utf8")) as {
-  scaling_factor: number;
-};
-const vae = new AutoencoderKL(vaeConfig);
-await loadFinal(vaeDir, "vae", vae);
+const { vae, scalingFactor } = await loadTrainedVae(join(root, "audioldm-vae"));
 const scheduler = new DDIMScheduler(TRAINED_AUDIOLDM.scheduler as Partial<DDIMSchedulerConfig>);
 scheduler.setTimesteps(steps);
 
@@ -108,7 +102,7 @@ for (let s = 0; s < seeds; s++)
       }
       cond.dispose();
       const mel = tf.tidy(() =>
-        tf.reshape(vae.decode(ops, tf.div(tf.tensor(z, shape), vaeConfig.scaling_factor)), [MEL_FRAMES * 64]),
+        tf.reshape(vae.decode(ops, tf.div(tf.tensor(z, shape), scalingFactor)), [MEL_FRAMES * 64]),
       );
       const heard = nearest(profile((await mel.data()) as Float32Array));
       mel.dispose();

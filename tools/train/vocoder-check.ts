@@ -7,9 +7,7 @@
  *
  *   node tools/run.mjs tools/train/vocoder-check.ts [--root .cache/train-ort] [--checkpoint] [--n 40]
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AutoencoderKL } from "../../src/engine/models/diffusers/autoencoder_kl.js";
 import { SpeechT5HifiGan } from "../../src/engine/models/hifigan/model.js";
 import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
 import { type Kind, topKind } from "../../src/engine/world/spec.js";
@@ -18,6 +16,7 @@ import { TRAINED_AUDIOLDM } from "./configs.js";
 import { MEL_FRAMES, WorldDataset } from "./lib/data.js";
 import { flags, startTraining } from "./lib/env.js";
 import { loadCheckpoint, loadFinal } from "./lib/trainer.js";
+import { loadTrainedVae } from "./lib/vae.js";
 
 const f = flags();
 const root = f.str("root", ".cache/train-ort");
@@ -25,10 +24,7 @@ const N = f.num("n", 40);
 await startTraining();
 const ops = new TfjsOps();
 
-const vaeDir = join(root, "audioldm-vae");
-const vaeConfig = JSON.parse(await readFile(join(vaeDir, "final", "config.json"), "utf8"));
-const vae = new AutoencoderKL(vaeConfig);
-await loadFinal(vaeDir, "vae", vae);
+const { vae } = await loadTrainedVae(join(root, "audioldm-vae"));
 const vocDir = join(root, "audioldm-vocoder");
 const voc = new SpeechT5HifiGan(TRAINED_AUDIOLDM.vocoder);
 await (f.has("checkpoint") ? loadCheckpoint : loadFinal)(vocDir, "vocoder", voc);

@@ -4,44 +4,36 @@
  * TRAINED_AUDIOLDM widths, the prompt length the job tokenizes to, and its cached VAE latents.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { ClapTextModelWithProjection } from "../../../src/engine/models/clap/model.js";
 import { tokenizePromptsAudioLDM } from "../../../src/engine/models/clap/prompt.js";
-import { AutoencoderKL } from "../../../src/engine/models/diffusers/autoencoder_kl.js";
 import { UNet2DConditionModel } from "../../../src/engine/models/diffusers/unet_2d_condition.js";
 import { TfjsOps, tf } from "../../../src/engine/ops/tfjs.js";
 import { generateRobertaVocab } from "../../../src/engine/packs/default-vocab.js";
 import { RobertaTokenizer } from "../../../src/engine/preprocess/tokenizers/roberta.js";
 import { TRAINED_AUDIOLDM } from "../configs.js";
 import { MEL_FRAMES, type WorldDataset } from "./data.js";
-import { isDone, loadFinal } from "./trainer.js";
+import { loadTrainedVae } from "./vae.js";
 
 /** Tokens per training prompt (the world's captions are short). */
 export const LDM_TOKENS = 32;
 /** One clip's latent [C, frames / 4, mel bins / 4] = [8, MEL_FRAMES / 4, 16]. */
 export const LDM_LATENT = [8, MEL_FRAMES / 4, 16] as const;
 
-/** z0 = scaling_factor · E[q(z|mel)] of the first `clips` training clips, cached next to the job's checkpoints. */
-export const ldmLatentsPath = (dir: string, clips: number) => join(dir, `latents-${clips}.bin`);
-
 /**
- * z0 of every clip of `data` ([count, ...LDM_LATENT] row-major): read from `cachePath`, or encoded by the finished
- * VAE job in `vaeDir` (the posterior mean times its scaling factor) and written there.
+ * z0 = scaling_factor · E[q(z|mel)] of every clip of `data` ([count, ...LDM_LATENT] row-major): read from the cache
+ * `latents-<count>.bin` in `cacheDir` (the LDM job's folder), or encoded by the finished VAE job in `vaeDir` and
+ * written there.
  */
 export async function ldmLatents(
-  cachePath: string,
+  cacheDir: string,
   data: WorldDataset,
   vaeDir: string,
 ): Promise<Float32Array> {
+  const cachePath = join(cacheDir, `latents-${data.count}.bin`);
   const hit = await readFile(cachePath).catch(() => null);
   if (hit) return new Float32Array(new Uint8Array(hit).buffer);
-  if (!(await isDone(vaeDir)))
-    throw new Error(`${vaeDir} has not finished: run tools/train/audioldm-vae.ts first`);
-  const config = JSON.parse(await readFile(join(vaeDir, "final", "config.json"), "utf8")) as {
-    scaling_factor: number;
-  };
-  const vae = new AutoencoderKL(config);
-  await loadFinal(vaeDir, "vae", vae);
+  const { vae, scalingFactor } = await loadTrainedVae(vaeDir);
   await data.load(["mel"]);
   const per = LDM_LATENT[0] * LDM_LATENT[1] * LDM_LATENT[2];
   const ops = new TfjsOps();
@@ -51,14 +43,14 @@ export async function ldmLatents(
     const x = new Float32Array(n * MEL_FRAMES * 64);
     for (let k = 0; k < n; k++) x.set(data.logMel(i + k), k * MEL_FRAMES * 64);
     const z = tf.tidy(() =>
-      tf.mul(vae.encode(ops, tf.tensor4d(x, [n, 1, MEL_FRAMES, 64])).mean, config.scaling_factor),
+      tf.mul(vae.encode(ops, tf.tensor4d(x, [n, 1, MEL_FRAMES, 64])).mean, scalingFactor),
     );
     out.set((await z.data()) as Float32Array, i * per);
     z.dispose();
   }
   ops.dispose();
   data.mel = null;
-  await mkdir(dirname(cachePath), { recursive: true });
+  await mkdir(cacheDir, { recursive: true });
   await writeFile(cachePath, new Uint8Array(out.buffer));
   return out;
 }

@@ -111,6 +111,15 @@ export class WorldDataset {
   }
 }
 
+/** Rows `idx` of a row-major array of `per`-value rows, stacked [idx.length · per] (a batch of cached latents). */
+export function gatherRows(all: Float32Array, idx: readonly number[], per: number): Float32Array {
+  const out = new Float32Array(idx.length * per);
+  idx.forEach((i, b) => {
+    out.set(all.subarray(i * per, (i + 1) * per), b * per);
+  });
+  return out;
+}
+
 /** Indices of batch `step` (size `b`) in an epoch-wise shuffled order of `n` items (a pure function). */
 export function batchIndices(n: number, b: number, step: number, seed: number): number[] {
   const out: number[] = [];

@@ -4,11 +4,10 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AutoencoderKL } from "../../../src/engine/models/diffusers/autoencoder_kl.js";
 import { TfjsOps, tf } from "../../../src/engine/ops/tfjs.js";
 import { WORLD } from "../../../src/engine/world/spec.js";
 import { FRAMES, planarFrame, type WorldDataset } from "./data.js";
-import { isDone, loadFinal } from "./trainer.js";
+import { loadTrainedVae } from "./vae.js";
 
 export const LATENT = [4, WORLD.height / 8, WORLD.width / 8] as const;
 export const LATENT_SIZE = LATENT[0] * LATENT[1] * LATENT[2];
@@ -18,15 +17,10 @@ export async function frameLatents(
   vaeDir: string,
   cacheDir: string,
 ): Promise<Float32Array> {
-  if (!(await isDone(vaeDir))) throw new Error(`${vaeDir} has not finished: run tools/train/sd-vae.ts first`);
   const path = join(cacheDir, `frame-latents-${data.count}.bin`);
   const hit = await readFile(path).catch(() => null);
   if (hit) return new Float32Array(new Uint8Array(hit).buffer);
-  const cfg = JSON.parse(await readFile(join(vaeDir, "final", "config.json"), "utf8")) as {
-    scaling_factor: number;
-  };
-  const vae = new AutoencoderKL(cfg);
-  await loadFinal(vaeDir, "vae", vae);
+  const { vae, scalingFactor } = await loadTrainedVae(vaeDir);
   await data.load(["video"]);
   const ops = new TfjsOps();
   const { width: W, height: H } = WORLD;
@@ -34,9 +28,7 @@ export async function frameLatents(
   const x = new Float32Array(FRAMES * 3 * H * W);
   for (let i = 0; i < data.count; i++) {
     for (let fi = 0; fi < FRAMES; fi++) planarFrame(data.frames(i), fi, x, fi * 3 * H * W);
-    const z = tf.tidy(() =>
-      tf.mul(vae.encode(ops, tf.tensor4d(x, [FRAMES, 3, H, W])).mean, cfg.scaling_factor),
-    );
+    const z = tf.tidy(() => tf.mul(vae.encode(ops, tf.tensor4d(x, [FRAMES, 3, H, W])).mean, scalingFactor));
     out.set((await z.data()) as Float32Array, i * FRAMES * LATENT_SIZE);
     z.dispose();
   }
