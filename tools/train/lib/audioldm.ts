@@ -1,7 +1,8 @@
 /**
- * The AudioLDM LDM job's models and data layout, shared by the job (audioldm-ldm.ts) and the checks that load its
- * result (cond-check.ts): the CLAP text tower on the generated RoBERTa vocabulary and the UNet at the
- * TRAINED_AUDIOLDM widths, the prompt length the job tokenizes to, and its cached VAE latents.
+ * The AudioLDM LDM job's models and data layout, shared by the jobs (clap.ts, audioldm-ldm.ts) and the checks that
+ * load their results (cond-check.ts, prompt-check.ts): the CLAP text tower on the generated RoBERTa vocabulary and
+ * the UNet at the TRAINED_AUDIOLDM widths, the prompt length the jobs tokenize to and the CLAP embedding of a
+ * prompt, and the cached VAE latents.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
