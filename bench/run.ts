@@ -40,6 +40,7 @@ import {
   fbankCase,
   fillImageBind,
   fillRandom,
+  guidanceParamCount,
   ibAudioCase,
   ibTextCase,
   ibVisionCase,
@@ -382,6 +383,138 @@ await section("calibrate", 5_000, async () => {
   );
 });
 
+// The guidance step's loss and gradient on onnxruntime-node (emitted backward, fp32 weights), each variant and
+// length in a fresh child process (bench/guidance-child.ts: a process that has run other graphs keeps their freed
+// pages and would hide the child's peak). They run here, before any in-process section: the pages those sections
+// free stay with this process, and the 2026-11-26 full run had 6.2 GiB free at this point when it ran them after
+// the audio sections (against 12.1 after calibrate + video), so the default 10-s child was skipped.
+// Two graph variants: every activation kept in ORT's arena, and the default (checkpointed bodies recomputed in the
+// backward, no arena): the speed and memory trade, side by side. The vanilla UNet step and the tfjs guidance at
+// the measured length are timed in-process in section "guidance".
+const GUIDE_SECONDS = 1;
+await section("guidance-ort", quick ? 30_000 : 180_000, async () => {
+  // FLOPs of each piece at a length (the definitions only: no weights are allocated in this process)
+  const defs = { vae: audioVae(cfg.audioVae), voc: vocoder(cfg.vocoder), ib: imagebind(cfg.imagebind) };
+  const fl = (s: number) => ({
+    vae: caseFlops(vaeDecodeCase(defs.vae, s)),
+    vocoder: caseFlops(vocoderCase(defs.voc, s)),
+    fbank: caseFlops(fbankCase(Math.max(1, Math.round(s)))),
+    imagebind: caseFlops(ibAudioCase(defs.ib, Math.max(1, Math.round(s)))),
+  });
+  const variants = [
+    { label: "ort-node (keep all, arena)", graph: { recompute: false, arena: true } },
+    { label: "ort-node (recompute, no arena; default)", graph: { recompute: true, arena: false } },
+  ];
+  // The weights the guidance session holds (fp32, ORT_GUIDANCE.weightCopies copies, as the planner models them):
+  // the part of a variant's peak that does not grow with the audio length.
+  const heldWeights = guidanceParamCount(cfg) * 4 * ORT_GUIDANCE.weightCopies;
+  for (const secs of quick ? [GUIDE_SECONDS] : [GUIDE_SECONDS, SECONDS])
+    for (const v of variants) {
+      // a longer run is projected from the same variant at the measured length (activations grow linearly with
+      // the audio): one that cannot fit in free memory is not started (the keep-all graph at 10 s needs ~18 GiB
+      // and was OOM-killed after 3 minutes on this box)
+      const short = results.guidance.find((g) => g.executor === v.label && g.seconds === GUIDE_SECONDS);
+      if (secs !== GUIDE_SECONDS && short) {
+        const grown = (short.peakRssMiB - short.rssBeforeMiB) * MiB;
+        const projected = heldWeights + Math.max(0, grown - heldWeights) * (secs / GUIDE_SECONDS);
+        const free = freemem();
+        log(
+          `guidance ${secs} s on ${v.label}: projected peak +${(projected / GiB).toFixed(1)} GiB (weights ${(heldWeights / GiB).toFixed(1)} GiB + activations × ${secs / GUIDE_SECONDS}); ${(free / GiB).toFixed(1)} GiB free`,
+        );
+        if (projected > free - GiB) {
+          results.notes.push(
+            `guidance ${secs} s on ${v.label} not run: projected peak +${(projected / GiB).toFixed(1)} GiB (held weights ${(heldWeights / GiB).toFixed(1)} GiB + the ${GUIDE_SECONDS} s run's activations × ${secs / GUIDE_SECONDS}) exceeds the ${(free / GiB).toFixed(1)} GiB free`,
+          );
+          continue;
+        }
+      }
+      // each in a fresh process (bench/guidance-child.ts): this one keeps freed pages that would hide its peak
+      const child = spawnSync(
+        process.execPath,
+        [
+          "tools/run.mjs",
+          "bench/guidance-child.ts",
+          "--seconds",
+          String(secs),
+          "--recompute",
+          v.graph.recompute ? "1" : "0",
+          "--arena",
+          v.graph.arena ? "1" : "0",
+          "--repeats",
+          String(reps(secs === SECONDS ? 1 : 3)),
+          "--threads",
+          String(THREADS),
+          ...(quick ? ["--quick"] : []),
+        ],
+        { encoding: "utf8", maxBuffer: 64 * 2 ** 20 },
+      );
+      const last = child.stdout.trim().split("\n").pop() ?? "";
+      if (child.status !== 0 || !last.startsWith("{")) {
+        const why = child.signal
+          ? `killed by ${child.signal} (SIGKILL here is the kernel's out-of-memory killer)`
+          : `exit ${child.status}: ${child.stderr.slice(-300)}`;
+        log(`guidance ${secs} s on ${v.label}: child failed, ${why}`);
+        results.notes.push(`guidance ${secs} s on ${v.label} did not finish: ${why}`);
+        continue;
+      }
+      const o = JSON.parse(last) as {
+        buildMs: number;
+        runs: GuidanceResult["runs"];
+        rssBefore: number;
+        peak: number;
+      };
+      const med = [...o.runs].sort((a, b) => a.run.wallMs - b.run.wallMs)[o.runs.length >> 1];
+      log(
+        `guidance ${secs} s on ${v.label}: ${(med.run.wallMs / 1000).toFixed(2)} s (cpu ${(med.run.cpuMs / 1000).toFixed(1)}); session build ${(o.buildMs / 1000).toFixed(1)} s; peak RSS +${((o.peak - o.rssBefore) / GiB).toFixed(2)} GiB; loss ${med.loss.toFixed(6)}` +
+          "",
+      );
+      results.guidance.push({
+        seconds: secs,
+        executor: v.label,
+        runs: o.runs,
+        // the vanilla step at the measured length is timed in-process later (section "guidance")
+        unetMedianMs: 0,
+        unetCpuMedianMs: 0,
+        flopsAt: fl(secs),
+        flopsReal: fl(SECONDS),
+        realSeconds: SECONDS,
+        rssBeforeMiB: o.rssBefore / MiB,
+        peakRssMiB: o.peak / MiB,
+        unetSessionMiB: 0,
+        tfjsPeakMiB: 0,
+        buildMs: o.buildMs,
+      });
+    }
+  // where the default ORT graph's time goes (per-op profile of one run at the measured length, fresh process)
+  const prof = spawnSync(
+    process.execPath,
+    [
+      "tools/run.mjs",
+      "bench/profile.ts",
+      "guidance",
+      "fp32",
+      "--seconds",
+      String(GUIDE_SECONDS),
+      "--threads",
+      String(THREADS),
+      "--json",
+      ...(quick ? ["--quick"] : []),
+    ],
+    { encoding: "utf8", maxBuffer: 64 * 2 ** 20 },
+  );
+  const profLine = prof.stdout.trim().split("\n").pop() ?? "";
+  const row = results.guidance.find((x) => x.seconds === GUIDE_SECONDS && x.executor.includes("default"));
+  if (prof.status === 0 && profLine.startsWith("{") && row) {
+    row.profile = JSON.parse(profLine) as GuidanceResult["profile"];
+    log(
+      `guidance ${GUIDE_SECONDS} s profile: ${row.profile?.byOp
+        .slice(0, 4)
+        .map((o) => `${o.op} ${((100 * o.ms) / (row.profile?.totalMs ?? 1)).toFixed(0)}%`)
+        .join(", ")}`,
+    );
+  } else results.notes.push(`guidance profile did not run: exit ${prof.status} ${prof.stderr.slice(-200)}`);
+});
+
 /** (Re)fill a module whose host weights were released (deterministic: the same values every time). */
 const ensureFilled = (m: object, fill: () => void) => {
   const first = namedParams(m)[0]?.[1];
@@ -526,7 +659,6 @@ await section("imagebind", quick ? 20_000 : 150_000, async () => {
 
 // The guidance step (tfjs-wasm) at full size, with the UNet step next to it: the guided / vanilla ratio and the
 // denoise phase's memory.
-const GUIDE_SECONDS = quick ? 1 : 1;
 await section("guidance", quick ? 30_000 : 240_000, async () => {
   fillUnet();
   const ops = new TfjsOps();
@@ -587,136 +719,16 @@ await section("guidance", quick ? 30_000 : 240_000, async () => {
     tfjsPeakMiB: tfjsPeak / MiB,
   });
   ops.dispose();
-  // The same step with its loss and gradient on onnxruntime-node (emitted backward, fp32 weights), at the
-  // measured length side by side with tfjs, and at the real length when there is time.
-  // Two graph variants: every activation kept in ORT's arena, and the default (checkpointed bodies recomputed
-  // in the backward, no arena): the speed and memory trade, side by side.
-  const variants = [
-    { label: "ort-node (keep all, arena)", graph: { recompute: false, arena: true } },
-    { label: "ort-node (recompute, no arena; default)", graph: { recompute: true, arena: false } },
-  ];
-  // The weights the guidance session holds (fp32, ORT_GUIDANCE.weightCopies copies, as the planner models them):
-  // the part of a variant's peak that does not grow with the audio length.
-  const guideParams = [vae, voc, ib].reduce(
-    (a, m) => a + namedParams(m).reduce((b, [, p]) => b + (p.data ? p.size : 0), 0),
-    0,
-  );
-  const heldWeights = guideParams * 4 * ORT_GUIDANCE.weightCopies;
-  let parentReleased = false;
-  for (const secs of quick ? [GUIDE_SECONDS] : [GUIDE_SECONDS, SECONDS])
-    for (const v of variants) {
-      // a longer run is projected from the same variant at the measured length (activations grow linearly with
-      // the audio): one that cannot fit in free memory is not started (the keep-all graph at 10 s needs ~18 GiB
-      // and was OOM-killed after 3 minutes on this box)
-      const short = results.guidance.find((g) => g.executor === v.label && g.seconds === GUIDE_SECONDS);
-      if (secs !== GUIDE_SECONDS && !parentReleased) {
-        // the children build their own models: this process's host weights only take memory from them (≈ 3.5
-        // GiB; `ensureFilled` refills them for the peer section). After calibrate + video alone that leaves 12.1
-        // GiB free; in a full run the pages the earlier in-process sections freed stay with this process and only
-        // 6.2 GiB were free, so the default 10-s child is still skipped there: these children should run before
-        // the in-process sections (to do)
-        for (const m of [unet, vae, voc, ib]) releaseWeights(m);
-        gc();
-        parentReleased = true;
-      }
-      if (secs !== GUIDE_SECONDS && short) {
-        const grown = (short.peakRssMiB - short.rssBeforeMiB) * MiB;
-        const projected = heldWeights + Math.max(0, grown - heldWeights) * (secs / GUIDE_SECONDS);
-        const free = freemem();
-        log(
-          `guidance ${secs} s on ${v.label}: projected peak +${(projected / GiB).toFixed(1)} GiB (weights ${(heldWeights / GiB).toFixed(1)} GiB + activations × ${secs / GUIDE_SECONDS}); ${(free / GiB).toFixed(1)} GiB free`,
-        );
-        if (projected > free - GiB) {
-          results.notes.push(
-            `guidance ${secs} s on ${v.label} not run: projected peak +${(projected / GiB).toFixed(1)} GiB (held weights ${(heldWeights / GiB).toFixed(1)} GiB + the ${GUIDE_SECONDS} s run's activations × ${secs / GUIDE_SECONDS}) exceeds the ${(free / GiB).toFixed(1)} GiB free`,
-          );
-          continue;
-        }
-      }
-      // each in a fresh process (bench/guidance-child.ts): this one keeps freed pages that would hide its peak
-      const child = spawnSync(
-        process.execPath,
-        [
-          "tools/run.mjs",
-          "bench/guidance-child.ts",
-          "--seconds",
-          String(secs),
-          "--recompute",
-          v.graph.recompute ? "1" : "0",
-          "--arena",
-          v.graph.arena ? "1" : "0",
-          "--repeats",
-          String(reps(secs === SECONDS ? 1 : 3)),
-          "--threads",
-          String(THREADS),
-          ...(quick ? ["--quick"] : []),
-        ],
-        { encoding: "utf8", maxBuffer: 64 * 2 ** 20 },
-      );
-      const last = child.stdout.trim().split("\n").pop() ?? "";
-      if (child.status !== 0 || !last.startsWith("{")) {
-        const why = child.signal
-          ? `killed by ${child.signal} (SIGKILL here is the kernel's out-of-memory killer)`
-          : `exit ${child.status}: ${child.stderr.slice(-300)}`;
-        log(`guidance ${secs} s on ${v.label}: child failed, ${why}`);
-        results.notes.push(`guidance ${secs} s on ${v.label} did not finish: ${why}`);
-        continue;
-      }
-      const o = JSON.parse(last) as {
-        buildMs: number;
-        runs: GuidanceResult["runs"];
-        rssBefore: number;
-        peak: number;
-      };
-      const med = [...o.runs].sort((a, b) => a.run.wallMs - b.run.wallMs)[o.runs.length >> 1];
+  // the ORT children ran first (section "guidance-ort"): their rows at this length get this vanilla step
+  for (const g of results.guidance)
+    if (g.seconds === GUIDE_SECONDS && g.unetMedianMs === 0 && !g.executor.startsWith("tfjs")) {
+      g.unetMedianMs = u.stats.medianMs;
+      g.unetCpuMedianMs = u.stats.cpuMedianMs ?? 0;
+      const med = [...g.runs].sort((a, b) => a.run.wallMs - b.run.wallMs)[g.runs.length >> 1];
       log(
-        `guidance ${secs} s on ${v.label}: ${(med.run.wallMs / 1000).toFixed(2)} s (cpu ${(med.run.cpuMs / 1000).toFixed(1)}); session build ${(o.buildMs / 1000).toFixed(1)} s; peak RSS +${((o.peak - o.rssBefore) / GiB).toFixed(2)} GiB; loss ${med.loss.toFixed(6)}` +
-          (secs === GUIDE_SECONDS ? ` (tfjs: ${runs[0].loss.toFixed(6)})` : ""),
+        `guidance ${GUIDE_SECONDS} s loss: ${g.executor} ${med.loss.toFixed(6)}, tfjs ${runs[0].loss.toFixed(6)}`,
       );
-      results.guidance.push({
-        seconds: secs,
-        executor: v.label,
-        runs: o.runs,
-        unetMedianMs: secs === GUIDE_SECONDS ? u.stats.medianMs : 0,
-        unetCpuMedianMs: secs === GUIDE_SECONDS ? (u.stats.cpuMedianMs ?? 0) : 0,
-        flopsAt: fl(secs),
-        flopsReal: fl(SECONDS),
-        realSeconds: SECONDS,
-        rssBeforeMiB: o.rssBefore / MiB,
-        peakRssMiB: o.peak / MiB,
-        unetSessionMiB: 0,
-        tfjsPeakMiB: 0,
-        buildMs: o.buildMs,
-      });
     }
-  // where the default ORT graph's time goes (per-op profile of one run at the measured length, fresh process)
-  const prof = spawnSync(
-    process.execPath,
-    [
-      "tools/run.mjs",
-      "bench/profile.ts",
-      "guidance",
-      "fp32",
-      "--seconds",
-      String(GUIDE_SECONDS),
-      "--threads",
-      String(THREADS),
-      "--json",
-      ...(quick ? ["--quick"] : []),
-    ],
-    { encoding: "utf8", maxBuffer: 64 * 2 ** 20 },
-  );
-  const profLine = prof.stdout.trim().split("\n").pop() ?? "";
-  const row = results.guidance.find((x) => x.seconds === GUIDE_SECONDS && x.executor.includes("default"));
-  if (prof.status === 0 && profLine.startsWith("{") && row) {
-    row.profile = JSON.parse(profLine) as GuidanceResult["profile"];
-    log(
-      `guidance ${GUIDE_SECONDS} s profile: ${row.profile?.byOp
-        .slice(0, 4)
-        .map((o) => `${o.op} ${((100 * o.ms) / (row.profile?.totalMs ?? 1)).toFixed(0)}%`)
-        .join(", ")}`,
-    );
-  } else results.notes.push(`guidance profile did not run: exit ${prof.status} ${prof.stderr.slice(-200)}`);
 });
 
 // Memory: the planner's estimate of the same phases, for the real checkpoints.
@@ -725,7 +737,8 @@ await section("memory", 0, async () => {
   const planner = new MemoryPlanner(quick ? pack.manifest : fullSizeManifest(pack.manifest));
   const est = (seconds: number) =>
     planner.estimate({ task: "v2a", seconds, onnxWeights: "fp16", clips: Math.max(1, Math.round(seconds)) });
-  const g = results.guidance[0];
+  // the denoise phase measured in-process: the UNet session + the tfjs guidance (section "guidance")
+  const g = results.guidance.find((x) => x.executor.startsWith("tfjs"));
   const at = est(g?.seconds ?? 1);
   const real = est(SECONDS);
   results.memory = {

@@ -286,12 +286,14 @@ export function caseFlops(c: Case): number {
   return fc.flops();
 }
 
-/** The guidance path's models (AudioLDM VAE, vocoder, ImageBind audio tower) with random weights of `cfg`. */
-export function guidanceModels(cfg: {
+type GuidanceConfigs = {
   audioVae: Record<string, unknown>;
   vocoder: Record<string, unknown>;
   imagebind: Parameters<typeof imagebind>[0];
-}) {
+};
+
+/** The guidance path's models (AudioLDM VAE, vocoder, ImageBind audio tower) with random weights of `cfg`. */
+export function guidanceModels(cfg: GuidanceConfigs) {
   const vae = audioVae(cfg.audioVae);
   const voc = vocoder(cfg.vocoder);
   const ib = imagebind(cfg.imagebind);
@@ -299,4 +301,16 @@ export function guidanceModels(cfg: {
   fillRandom(voc);
   fillImageBind(ib, ["audio"]);
   return { vae, voc, ib };
+}
+
+/** How many parameters `guidanceModels(cfg)` fills, counted on the definitions (no weights allocated). */
+export function guidanceParamCount(cfg: GuidanceConfigs): number {
+  const audio = imagebindPrefixes(["audio"]);
+  const count = (m: object, keep: (k: string) => boolean = () => true) =>
+    namedParams(m).reduce((a, [k, p]) => a + (keep(k) ? p.size : 0), 0);
+  return (
+    count(audioVae(cfg.audioVae)) +
+    count(vocoder(cfg.vocoder)) +
+    count(imagebind(cfg.imagebind), (k) => audio.some((p) => k.startsWith(p)))
+  );
 }

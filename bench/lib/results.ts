@@ -10,6 +10,7 @@ export type Section =
   | "fbank"
   | "imagebind"
   | "guidance"
+  | "guidance-ort"
   | "video"
   | "memory"
   | "browser"

@@ -210,7 +210,13 @@ export function writeSummary(r: BenchResults): string {
       (c.shape === u16?.shape || c.shape === ref?.shape),
   );
   const rows: string[][] = [];
-  for (const g of r.guidance) {
+  // by length, the in-process tfjs row first at each (the ORT rows are measured first, in child processes)
+  const byLength = [...r.guidance].sort(
+    (a, b) =>
+      a.seconds - b.seconds ||
+      Number(!a.executor.startsWith("tfjs")) - Number(!b.executor.startsWith("tfjs")),
+  );
+  for (const g of byLength) {
     const med = [...g.runs].sort((a, b) => a.run.wallMs - b.run.wallMs)[g.runs.length >> 1];
     if (g.unetMedianMs > 0) {
       const ratioAt = (g.unetMedianMs + med.run.wallMs) / g.unetMedianMs;
