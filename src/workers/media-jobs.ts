@@ -71,6 +71,7 @@ export function mediaJobs(ffmpeg: FfmpegHost) {
         prefer: p.decoder,
         signal: ctx.signal,
         log: (level: "info" | "warn", message: string) => ctx.emit({ type: "log", level, message }),
+        onProgress: (ratio: number) => progress({ ratio }),
       };
       if (p.kind === "video") {
         const v = await decodeVideoPreferWebCodecs(

@@ -346,14 +346,17 @@ function choice<T>(
 ) {
   const ffmpeg = vi.fn(async () => result);
   const logs: string[] = [];
+  const progress: number[] = [];
   return {
     ffmpeg,
     logs,
+    progress,
     opts: {
       ...extra,
       ffmpeg,
       ...(av ? { webCodecs: av } : { webCodecs: {} }),
       log: (l: string, m: string) => logs.push(`${l}: ${m}`),
+      onProgress: (r: number) => progress.push(r),
     },
   };
 }
@@ -381,6 +384,8 @@ describe.skipIf(!hasFfmpeg)("decodeVideoPreferWebCodecs / decodeAudioPreferWebCo
     expect(av.configs[0]).toMatchObject({ codec: "avc1.64000A", codedWidth: 8, codedHeight: 4 });
     // Y 126, V +50: BT.601 limited gives R = 1.164·110 + 1.596·50 ≈ 207.8 (BT.709 would give 200)
     expect(Array.from(v.data.subarray(0, 3))).toEqual([208, 87, 128]);
+    // one progress report per placed frame: k/5
+    expect(c.progress).toEqual([1, 2, 3, 4, 5].map((k) => k / 5));
     const t = await decodeVideoPreferWebCodecs("a.mp4", files().mp4, { startS: 0.2, durationS: 0.2 }, c.opts);
     expect(t.numFrames).toBe(2);
   });
@@ -449,6 +454,11 @@ describe.skipIf(!hasFfmpeg)("decodeVideoPreferWebCodecs / decodeAudioPreferWebCo
     // block i of the fake holds the value i: block 0 (priming, 1024 samples before 0) is gone
     expect([a.channels[0]![0], a.channels[0]![1023], a.channels[0]![1024]]).toEqual([1, 1, 2]);
     expect(av.configs[0]).toMatchObject({ codec: "mp4a.40.2", sampleRate: 8000, numberOfChannels: 1 });
+    // the share of the range decoded, as blocks arrive: 0 while only priming is out, rising, ending at 1
+    expect(c.progress.length).toBeGreaterThan(2);
+    expect(c.progress[0]).toBe(0);
+    expect(c.progress.at(-1)).toBe(1);
+    expect(c.progress.every((r, i) => i === 0 || r >= c.progress[i - 1]!)).toBe(true);
     const t = await decodeAudioPreferWebCodecs(
       "a.m4a",
       files().m4a,

@@ -420,7 +420,7 @@ export async function decodeVideoWebCodecs(
   av: WebCodecsAv,
   name: string,
   d: Demuxed,
-  opts: Trim & { maxBytes?: number; signal?: AbortSignal } = {},
+  opts: Trim & { maxBytes?: number; signal?: AbortSignal; onProgress?: (ratio: number) => void } = {},
 ): Promise<DecodedVideo> {
   const { VideoDecoder, EncodedVideoChunk } = av;
   if (!VideoDecoder || !EncodedVideoChunk)
@@ -489,6 +489,7 @@ export async function decodeVideoWebCodecs(
         rgb = { ...rgb, data: areaScaleRgb(rgb.data, rgb.width, rgb.height, size.width, size.height) };
       for (const k of at) out.set(rgb.data, k * size.frameBytes);
       filled += at.length;
+      opts.onProgress?.(filled / plan.count);
     },
     opts.signal,
   );
@@ -517,7 +518,7 @@ export async function decodeAudioWebCodecs(
   av: WebCodecsAv,
   name: string,
   d: Demuxed,
-  opts: Trim & { signal?: AbortSignal } = {},
+  opts: Trim & { signal?: AbortSignal; onProgress?: (ratio: number) => void } = {},
 ): Promise<DecodedAudio> {
   const { AudioDecoder, EncodedAudioChunk } = av;
   if (!AudioDecoder || !EncodedAudioChunk)
@@ -603,6 +604,8 @@ export async function decodeAudioWebCodecs(
         pieces.push(planes);
       }
       decoded += a.numberOfFrames;
+      if (keepTo > keepFrom)
+        opts.onProgress?.(Math.min(1, Math.max(0, (decoded - keepFrom) / (keepTo - keepFrom))));
     },
     opts.signal,
   );
@@ -645,6 +648,11 @@ export interface AvDecodeChoice<T> {
   webCodecs?: WebCodecsAv;
   /** Where the reasons for taking ffmpeg.wasm go (the job's log events). */
   log?: (level: "info" | "warn", message: string) => void;
+  /**
+   * The share of a WebCodecs decode done (0–1: frames placed, or samples of the range decoded), as output arrives.
+   * The ffmpeg.wasm path reports through its own listener (`FfmpegHost.use`).
+   */
+  onProgress?: (ratio: number) => void;
 }
 
 export type Chosen<T> = T & {
@@ -698,6 +706,13 @@ async function choose<T>(
   return viaFfmpeg(fallback);
 }
 
+/** A WebCodecs decode's options: the trim plus the choice's cancellation and progress listener. */
+const decodeOpts = <O extends object, T>(opts: O, choice: AvDecodeChoice<T>) => ({
+  ...opts,
+  ...(choice.signal ? { signal: choice.signal } : {}),
+  ...(choice.onProgress ? { onProgress: choice.onProgress } : {}),
+});
+
 /** A video's frames through WebCodecs where it can, ffmpeg.wasm (`choice.ffmpeg`) otherwise. */
 export function decodeVideoPreferWebCodecs(
   name: string,
@@ -706,7 +721,7 @@ export function decodeVideoPreferWebCodecs(
   choice: AvDecodeChoice<DecodedVideo>,
 ): Promise<Chosen<DecodedVideo>> {
   return choose(name, data, choice, "video", (av, d) =>
-    decodeVideoWebCodecs(av, name, d, { ...opts, ...(choice.signal ? { signal: choice.signal } : {}) }),
+    decodeVideoWebCodecs(av, name, d, decodeOpts(opts, choice)),
   );
 }
 
@@ -718,6 +733,6 @@ export function decodeAudioPreferWebCodecs(
   choice: AvDecodeChoice<DecodedAudio>,
 ): Promise<Chosen<DecodedAudio>> {
   return choose(name, data, choice, "audio", (av, d) =>
-    decodeAudioWebCodecs(av, name, d, { ...opts, ...(choice.signal ? { signal: choice.signal } : {}) }),
+    decodeAudioWebCodecs(av, name, d, decodeOpts(opts, choice)),
   );
 }
