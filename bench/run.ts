@@ -357,6 +357,10 @@ log(
 );
 const tfBackend = await startTfjsNode("wasm");
 results.meta.versions["tfjs-backend"] = tfBackend;
+// tools/run.mjs sets it (see there); STUDIO_MALLOC=default runs everything on glibc's own settings
+results.meta.versions.malloc = process.env.MALLOC_MMAP_THRESHOLD_
+  ? `glibc, MALLOC_MMAP_THRESHOLD_=${process.env.MALLOC_MMAP_THRESHOLD_}`
+  : "default";
 
 await section("calibrate", 5_000, async () => {
   const one = await gemmGflops(ort, { threads: 1 });
@@ -401,16 +405,31 @@ await section("guidance-ort", quick ? 30_000 : 180_000, async () => {
     fbank: caseFlops(fbankCase(Math.max(1, Math.round(s)))),
     imagebind: caseFlops(ibAudioCase(defs.ib, Math.max(1, Math.round(s)))),
   });
-  const variants = [
+  type Variant = {
+    label: string;
+    graph: { recompute: boolean; arena: boolean };
+    /** The child's environment, where it is not this process's. */
+    env?: NodeJS.ProcessEnv;
+  };
+  const variants: Variant[] = [
     { label: "ort-node (keep all, arena)", graph: { recompute: false, arena: true } },
     { label: "ort-node (recompute, no arena; default)", graph: { recompute: true, arena: false } },
   ];
+  // the default graph under glibc's own malloc, next to it at 10 s: what tools/run.mjs' MALLOC_MMAP_THRESHOLD_
+  // buys (peak and kept RSS, time)
+  const { MALLOC_MMAP_THRESHOLD_: _, ...untunedEnv } = process.env;
+  const untuned: Variant = {
+    label: "ort-node (recompute, no arena; glibc malloc untuned)",
+    graph: { recompute: true, arena: false },
+    env: { ...untunedEnv, STUDIO_MALLOC: "default" },
+  };
   // The weights the guidance session holds (fp32, ORT_GUIDANCE.weightCopies copies, as the planner models them):
   // the part of a variant's peak that does not grow with the audio length.
   const heldWeights = guidanceParamCount(cfg) * 4 * ORT_GUIDANCE.weightCopies;
   // at 10 s only the studio's default graph: the keep-all one needs ~18 GiB there (a fresh child was OOM-killed at
   // +15.1 GiB on this 23.5-GiB box, after 3 minutes); --keep-all-10s tries it anyway
-  const at10 = flag("--keep-all-10s") ? variants : variants.filter((v) => v.graph.recompute);
+  const at10 = [...(flag("--keep-all-10s") ? variants : variants.filter((v) => v.graph.recompute))];
+  if (process.env.MALLOC_MMAP_THRESHOLD_) at10.push(untuned);
   if (!quick && at10.length < variants.length)
     results.notes.push(
       `guidance ${SECONDS} s on ${variants[0].label} not run: it needs ~18 GiB (OOM-killed at +15.1 GiB on a 23.5-GiB box); the variants are compared at ${GUIDE_SECONDS} s (--keep-all-10s to try)`,
@@ -453,7 +472,7 @@ await section("guidance-ort", quick ? 30_000 : 180_000, async () => {
           String(THREADS),
           ...(quick ? ["--quick"] : []),
         ],
-        { encoding: "utf8", maxBuffer: 64 * 2 ** 20 },
+        { encoding: "utf8", maxBuffer: 64 * 2 ** 20, ...(v.env ? { env: v.env } : {}) },
       );
       const last = child.stdout.trim().split("\n").pop() ?? "";
       if (child.status !== 0 || !last.startsWith("{")) {

@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-import { mkdirSync, renameSync } from "node:fs";
-import { basename, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 /**
  * Runs a TypeScript entry point of tools/ (or bench/) in Node.
  *
@@ -10,39 +7,74 @@ import { pathToFileURL } from "node:url";
  * .cache/tools/ (onnxruntime-node and other native packages stay external), then this script imports it.
  * Usage: node tools/run.mjs tools/cli.ts [args...]
  */
+import { spawn } from "node:child_process";
+import { mkdirSync, renameSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
-const [entry, ...args] = process.argv.slice(2);
-if (!entry) {
-  console.error("usage: node tools/run.mjs <entry.ts> [args...]");
-  process.exit(2);
+/**
+ * glibc's malloc, as Node ships it, serves blocks of up to 32 MiB from its heaps once a few large blocks have been
+ * freed (its mmap threshold adapts upwards), and the heaps fragment: a 10-s ORT guidance step on the full-size
+ * models (bench/guidance-child.ts) peaked at +6.0 to +7.3 GiB and kept +3 to +4.3 GiB mapped after its run. With
+ * the threshold fixed at 1 MiB every large tensor is its own mapping, returned when freed: +4.2 GiB peak, +1.2
+ * kept (bench/results; the same loss). So every tool re-runs itself with MALLOC_MMAP_THRESHOLD_ set, unless it is
+ * set already or STUDIO_MALLOC=default asks for glibc's own behaviour. Other C libraries ignore the variable.
+ */
+if (
+  process.platform === "linux" &&
+  !("MALLOC_MMAP_THRESHOLD_" in process.env) &&
+  process.env.STUDIO_MALLOC !== "default"
+) {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: "1048576" },
+  });
+  // a terminal's Ctrl-C reaches the whole process group, the child too: this process only waits for it (the tools
+  // treat a second SIGINT as "quit now"); a SIGTERM or SIGHUP sent to this process alone is passed on
+  process.on("SIGINT", () => {});
+  for (const sig of ["SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
+  child.on("exit", (code, signal) => {
+    if (signal) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    } else process.exit(code ?? 1);
+  });
+} else await runEntry();
+
+async function runEntry() {
+  const [entry, ...args] = process.argv.slice(2);
+  if (!entry) {
+    console.error("usage: node tools/run.mjs <entry.ts> [args...]");
+    process.exit(2);
+  }
+  const outdir = resolve(".cache/tools");
+  mkdirSync(outdir, { recursive: true });
+  const name = basename(entry).replace(/\.ts$/, "");
+  const outfile = resolve(outdir, `${name}.mjs`);
+  // Built under a name of this process, then renamed into place (atomic): processes started together on the same
+  // entry (e.g. four `npm run eval` tasks side by side) never import a bundle another one is still writing.
+  const tmpfile = resolve(outdir, `${name}.${process.pid}.tmp.mjs`);
+  await build({
+    entryPoints: [entry],
+    outfile: tmpfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: "inline",
+    logLevel: "warning",
+    // Prefer ESM builds (one copy of tfjs-core, with its gradients) and keep side-effect imports such as
+    // "@tensorflow/tfjs-backend-cpu" (their package.json sideEffects lists would otherwise drop them).
+    mainFields: ["module", "main"],
+    ignoreAnnotations: true,
+    external: ["onnxruntime-node", "onnxruntime-web", "playwright-core", "fast-check", "esbuild", "vite"],
+    // Bundled CommonJS dependencies may call require(); give the ESM bundle one.
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+  });
+  renameSync(tmpfile, outfile);
+  process.argv = [process.argv[0], outfile, ...args];
+  await import(pathToFileURL(outfile).href);
 }
-const outdir = resolve(".cache/tools");
-mkdirSync(outdir, { recursive: true });
-const name = basename(entry).replace(/\.ts$/, "");
-const outfile = resolve(outdir, `${name}.mjs`);
-// Built under a name of this process, then renamed into place (atomic): processes started together on the same
-// entry (e.g. four `npm run eval` tasks side by side) never import a bundle another one is still writing.
-const tmpfile = resolve(outdir, `${name}.${process.pid}.tmp.mjs`);
-await build({
-  entryPoints: [entry],
-  outfile: tmpfile,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  sourcemap: "inline",
-  logLevel: "warning",
-  // Prefer ESM builds (one copy of tfjs-core, with its gradients) and keep side-effect imports such as
-  // "@tensorflow/tfjs-backend-cpu" (their package.json sideEffects lists would otherwise drop them).
-  mainFields: ["module", "main"],
-  ignoreAnnotations: true,
-  external: ["onnxruntime-node", "onnxruntime-web", "playwright-core", "fast-check", "esbuild", "vite"],
-  // Bundled CommonJS dependencies may call require(); give the ESM bundle one.
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-  },
-});
-renameSync(tmpfile, outfile);
-process.argv = [process.argv[0], outfile, ...args];
-await import(pathToFileURL(outfile).href);

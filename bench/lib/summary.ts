@@ -307,12 +307,16 @@ export function writeSummary(r: BenchResults): string {
           `planner ${gib(o.plannerMiB)} GiB (denoise phase guided on ORT − unguided); measured RSS growth ${gib(o.measuredMiB)} GiB`,
         ]);
     const ortMeasured = r.guidance.find((g) => g.seconds === real.seconds && g.executor.includes("default"));
+    const untuned = r.guidance.find((g) => g.seconds === real.seconds && g.executor.includes("untuned"));
     if (mem.ortPeak)
       rows.push([
         `guided V2A ${mem.ortPeak.seconds} s peak memory, guidance on ORT (the default)`,
         `${gib(mem.ortPeak.peakMiB)} GiB planner` +
           (ortMeasured
             ? `; guidance session measured ${gib(ortMeasured.peakRssMiB - ortMeasured.rssBeforeMiB)} GiB (fp32 weights)`
+            : "") +
+          (ortMeasured && untuned
+            ? `, ${gib(untuned.peakRssMiB - untuned.rssBeforeMiB)} GiB on glibc's untuned malloc (${r.meta.versions.malloc} otherwise)`
             : ""),
         "≤ 4 GB",
         `planner peak phase ${mem.ortPeak.peakPhase}, fp16 weights`,
