@@ -15,11 +15,12 @@ import { build } from "esbuild";
 
 /**
  * glibc's malloc, as Node ships it, serves blocks of up to 32 MiB from its heaps once a few large blocks have been
- * freed (its mmap threshold adapts upwards), and the heaps fragment: a 10-s ORT guidance step on the full-size
- * models (bench/guidance-child.ts) peaked at +6.0 to +7.3 GiB and kept +3 to +4.3 GiB mapped after its run. With
- * the threshold fixed at 1 MiB every large tensor is its own mapping, returned when freed: +4.2 GiB peak, +1.2
- * kept (bench/results; the same loss). So every tool re-runs itself with MALLOC_MMAP_THRESHOLD_ set, unless it is
- * set already or STUDIO_MALLOC=default asks for glibc's own behaviour. Other C libraries ignore the variable.
+ * freed (its mmap threshold adapts upwards), and those heaps fragment under ONNX Runtime's allocate-and-free
+ * pattern: the 10-s ORT guidance step on the full-size models peaked at +7.23 GiB in its bench child, and a
+ * session kept +2.7 to +4.3 GiB mapped after its runs. With the threshold fixed at 1 MiB every large tensor is its
+ * own mapping, returned when freed: +5.61 GiB, 49.1 s instead of 55.0 (bench/results/2026-11-26-vm.md,
+ * docs/memory.md). So every tool re-runs itself with MALLOC_MMAP_THRESHOLD_ set, unless it is set already or
+ * STUDIO_MALLOC=default asks for glibc's own behaviour. Other C libraries ignore the variable.
  */
 if (
   process.platform === "linux" &&
@@ -34,6 +35,10 @@ if (
   // treat a second SIGINT as "quit now"); a SIGTERM or SIGHUP sent to this process alone is passed on
   process.on("SIGINT", () => {});
   for (const sig of ["SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
+  child.on("error", (e) => {
+    console.error(`tools/run.mjs: could not start ${process.execPath}: ${e.message}`);
+    process.exit(1);
+  });
   child.on("exit", (code, signal) => {
     if (signal) {
       process.removeAllListeners(signal);
