@@ -397,15 +397,15 @@ await section("calibrate", 5_000, async () => {
 // backward, no arena): the speed and memory trade, side by side. The vanilla UNet step and the tfjs guidance at
 // the measured length are timed in-process in section "guidance".
 const GUIDE_SECONDS = 1;
+/** FLOPs of the guidance path's pieces at a length, for every guidance row (on definitions: no weights allocated). */
+const guideDefs = { vae: audioVae(cfg.audioVae), voc: vocoder(cfg.vocoder), ib: imagebind(cfg.imagebind) };
+const fl = (s: number) => ({
+  vae: caseFlops(vaeDecodeCase(guideDefs.vae, s)),
+  vocoder: caseFlops(vocoderCase(guideDefs.voc, s)),
+  fbank: caseFlops(fbankCase(Math.max(1, Math.round(s)))),
+  imagebind: caseFlops(ibAudioCase(guideDefs.ib, Math.max(1, Math.round(s)))),
+});
 await section("guidance-ort", quick ? 30_000 : 180_000, async () => {
-  // FLOPs of each piece at a length (the definitions only: no weights are allocated in this process)
-  const defs = { vae: audioVae(cfg.audioVae), voc: vocoder(cfg.vocoder), ib: imagebind(cfg.imagebind) };
-  const fl = (s: number) => ({
-    vae: caseFlops(vaeDecodeCase(defs.vae, s)),
-    vocoder: caseFlops(vocoderCase(defs.voc, s)),
-    fbank: caseFlops(fbankCase(Math.max(1, Math.round(s)))),
-    imagebind: caseFlops(ibAudioCase(defs.ib, Math.max(1, Math.round(s)))),
-  });
   type Variant = {
     label: string;
     graph: { recompute: boolean; arena: boolean };
@@ -494,8 +494,7 @@ await section("guidance-ort", quick ? 30_000 : 180_000, async () => {
       };
       const med = [...o.runs].sort((a, b) => a.run.wallMs - b.run.wallMs)[o.runs.length >> 1];
       log(
-        `guidance ${secs} s on ${v.label}: ${(med.run.wallMs / 1000).toFixed(2)} s (cpu ${(med.run.cpuMs / 1000).toFixed(1)}); session build ${(o.buildMs / 1000).toFixed(1)} s; peak RSS +${((o.peak - o.rssBefore) / GiB).toFixed(2)} GiB; loss ${med.loss.toFixed(6)}` +
-          "",
+        `guidance ${secs} s on ${v.label}: ${(med.run.wallMs / 1000).toFixed(2)} s (cpu ${(med.run.cpuMs / 1000).toFixed(1)}); session build ${(o.buildMs / 1000).toFixed(1)} s; peak RSS +${((o.peak - o.rssBefore) / GiB).toFixed(2)} GiB; loss ${med.loss.toFixed(6)}`,
       );
       results.guidance.push({
         seconds: secs,
@@ -726,13 +725,6 @@ await section("guidance", quick ? 30_000 : 240_000, async () => {
   }
   const peak = procMem().peak;
   await session?.release();
-  // FLOPs of each piece at the measured length and at the real one, to project the 10 s step
-  const fl = (s: number) => ({
-    vae: caseFlops(vaeDecodeCase(vae, s)),
-    vocoder: caseFlops(vocoderCase(voc, s)),
-    fbank: caseFlops(fbankCase(Math.max(1, Math.round(s)))),
-    imagebind: caseFlops(ibAudioCase(ib, Math.max(1, Math.round(s)))),
-  });
   results.guidance.push({
     seconds: GUIDE_SECONDS,
     executor: `tfjs-${tfBackend}`,
