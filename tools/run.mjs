@@ -11,7 +11,6 @@ import { spawn } from "node:child_process";
 import { mkdirSync, renameSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build } from "esbuild";
 
 /**
  * glibc's malloc, as Node ships it, serves blocks of up to 32 MiB from its heaps once a few large blocks have been
@@ -48,6 +47,8 @@ if (
 } else await runEntry();
 
 async function runEntry() {
+  // imported here: the re-running parent above never bundles
+  const { build } = await import("esbuild");
   const [entry, ...args] = process.argv.slice(2);
   if (!entry) {
     console.error("usage: node tools/run.mjs <entry.ts> [args...]");
