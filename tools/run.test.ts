@@ -16,16 +16,19 @@ let entry = "";
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), "run-mjs-"));
   entry = join(dir, "probe.ts");
-  // prints what the running process sees; waits for a signal with --wait; exits with --exit N
+  // prints what the running process sees; waits for a signal with --wait; exits with --exit N. The SIGTERM handler
+  // is installed before the line that tells the test it may send the signal (a signal arriving between the two
+  // would meet the default action and kill the probe: this raced under a loaded CI)
   await writeFile(
     entry,
     `const a = process.argv.slice(2);
 const code: number = a.includes("--exit") ? Number(a[a.indexOf("--exit") + 1]) : 0;
-console.log(JSON.stringify({ mmap: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, pid: process.pid, ppid: process.ppid, args: a }));
 if (a.includes("--wait")) {
   process.on("SIGTERM", () => { console.log("SIGTERM"); process.exit(7); });
   setInterval(() => {}, 1000);
-} else process.exit(code);
+}
+console.log(JSON.stringify({ mmap: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, pid: process.pid, ppid: process.ppid, args: a }));
+if (!a.includes("--wait")) process.exit(code);
 `,
   );
 });
