@@ -162,4 +162,30 @@ export function planarFrame(frames: Uint8Array, fi: number, out: Float32Array, o
     for (let c = 0; c < 3; c++) out[offset + c * n + p] = frames[base + 3 * p + c] / 127.5 - 1;
 }
 
+/**
+ * 1 + w where frame `fi` of clip `frames` differs from its scene's plain background (0.75× below the floor, grey 96
+ * on the floor line) by more than 24/255 in any channel, else 1; planar [H, W] at `offset`.
+ */
+export function objectPixelWeights(
+  meta: ClipMeta,
+  frames: Uint8Array,
+  fi: number,
+  w: number,
+  out: Float32Array,
+  offset: number,
+) {
+  const { width: W, height: H, floorY } = WORLD;
+  const bg = meta.scene.background;
+  const base = fi * W * H * 3;
+  for (let p = 0; p < W * H; p++) {
+    const y = Math.floor(p / W);
+    let diff = 0;
+    for (let c = 0; c < 3; c++) {
+      const expect = y === floorY ? 96 : y > floorY ? bg[c] * 0.75 : bg[c];
+      diff = Math.max(diff, Math.abs(frames[base + 3 * p + c] - expect));
+    }
+    out[offset + p] = diff > 24 ? 1 + w : 1;
+  }
+}
+
 export { FRAMES, SAMPLES, VIDEO_BYTES };

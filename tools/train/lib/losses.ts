@@ -47,14 +47,26 @@ export function infoNce<T>(ops: Ops<T>, a: T, b: T, tau: number): T {
 
 /**
  * The VAE jobs' loss (audioldm-vae, sd-vae): L1 reconstruction through a reparameterised sample z = μ + σ·ε
- * (ε fed as an input, reshaped to the latent) plus `klWeight` · KL per element.
+ * (ε fed as an input, reshaped to the latent) plus `klWeight` · KL per element. With `pixelWeight` [B, 1, H, W]
+ * the reconstruction term is the weighted mean of |x̂ − x| (sd-vae weights the pixels of objects up).
  */
-export function vaeLoss<T>(vae: AutoencoderKL, ops: Ops<T>, x: T, eps: T, klWeight = 1e-3) {
+export function vaeLoss<T>(
+  vae: AutoencoderKL,
+  ops: Ops<T>,
+  x: T,
+  eps: T,
+  klWeight = 1e-3,
+  pixelWeight?: T,
+): { loss: T; parts: Record<string, T> } {
   const p = vae.encode(ops, x);
   const z = ops.add(p.mean, ops.mul(p.std, ops.reshape(eps, ops.shape(p.mean))));
-  const rec = l1(ops, vae.decode(ops, z), x);
+  const err = ops.abs(ops.sub(vae.decode(ops, z), x));
+  const rec = meanAll(ops, err);
   const kl = gaussianKl(ops, p.mean, p.logvar);
-  return { loss: ops.add(rec, ops.mul(kl, klWeight)), parts: { l1: rec, kl } };
+  if (pixelWeight === undefined) return { loss: ops.add(rec, ops.mul(kl, klWeight)), parts: { l1: rec, kl } };
+  // per-pixel weights [B, 1, H, W] broadcast over channels: the reconstruction term is mean(w·|x̂ − x|)
+  const weighted = meanAll(ops, ops.mul(err, pixelWeight));
+  return { loss: ops.add(weighted, ops.mul(kl, klWeight)), parts: { l1: rec, l1w: weighted, kl } };
 }
 
 /** log softmax over the last axis, shifted by the row maximum (logits may be large). */
