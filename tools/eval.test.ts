@@ -51,7 +51,9 @@ describe("npm run eval (--quick)", () => {
           "Agree-audio",
         ]);
         const range: Record<string, [number, number]> = {
-          "AV-align": [0, 1],
+          // the released formula (SPEC §6.3) counts audio onsets, not matched pairs: several onsets near one flow
+          // peak give hits / (|A| + |V| − hits) > 1 (at most |A| / |V|), as the paper's script would report
+          "AV-align": [0, Number.POSITIVE_INFINITY],
           "AV-align_bind": [-1, 1],
           "AT-align_bind": [-1, 1],
           "VT-align_bind": [-1, 1],

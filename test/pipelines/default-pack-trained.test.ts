@@ -4,17 +4,22 @@
  *    (seeds no model was trained on) to their own sound and caption far above chance;
  *  - its AudioLDM, asked for "a <colour> <kind>" with no aligner, makes sound that the independent audio
  *    evaluator (eval/evaluators, trained on other seeds with another architecture) hears as that kind of object
- *    far above chance: the generator follows its prompt.
+ *    far above chance: the generator follows its prompt;
+ *  - its SD VAE, encoding held-out frames and decoding them through the studio's ONNX decode, keeps each object's
+ *    colour (the 2026-11-26 packs' VAE returned grey shapes: a mean object colour error of 76/255).
  * Seeded random weights — the pack `npm run pack -- random` generates — score at chance on both, and so do the
  * earlier packs whose jointly trained CLAP text tower had collapsed (docs/training.md), so this fails if the
  * trained pack is replaced by an untrained one or its weights are corrupted.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cosine as cos } from "../../src/engine/metrics/bind_scores.js";
+import { TfjsOps, tf } from "../../src/engine/ops/tfjs.js";
 import type { AudioTaskEngine } from "../../src/engine/pipelines/audio_engine.js";
 import { DEFAULT_AUDIO_ALIGNER, runAudioTask } from "../../src/engine/pipelines/audio_task.js";
-import { openAudioEngine } from "../../src/engine/session.js";
+import type { VideoTaskEngine } from "../../src/engine/pipelines/video_engine.js";
+import { openAudioEngine, openVideoEngine } from "../../src/engine/session.js";
 import { worldClip } from "../../src/engine/world/clip.js";
+import { renderFrame } from "../../src/engine/world/render.js";
 import { COLOURS, classIndex, KINDS, splitSeed, topKind, WORLD } from "../../src/engine/world/spec.js";
 import { Evaluators } from "../../tools/eval/evaluators.js";
 import { openBundledEngine } from "../support/engines.js";
@@ -112,5 +117,68 @@ describe("the bundled AudioLDM follows its prompt", () => {
       `bundled AudioLDM, ${n} runs of "a <colour> <kind>", 10 steps, no aligner: evaluator kind agreement ${kindHits}/${n} (chance 1/${KINDS.length}), class ${classHits}/${n} (chance 1/${KINDS.length * COLOURS.length}); ${[...confusion].map(([k, v]) => `${k} ${v}`).join(", ")}`,
     );
     expect(kindHits / n).toBeGreaterThanOrEqual(KIND_FLOOR);
+  });
+});
+
+describe("the bundled SD VAE keeps the objects' colours", () => {
+  /** The largest mean object colour error (RGB distance out of 255) between a frame and its reconstruction. */
+  const COLOUR_CEILING = 25;
+
+  it("encodes and decodes held-out frames with each object in its colour", { timeout: 300_000 }, async () => {
+    const { engine: video, close: closeVideo } = await openBundledEngine<VideoTaskEngine>(openVideoEngine);
+    try {
+      const { width: W, height: H, fps } = WORLD;
+      const PIX = W * H;
+      const FI = 8; // one frame per clip, mid-clip
+      const clips = Array.from({ length: N }, (_, i) => worldClip(splitSeed("heldOut", FIRST + i)));
+      const x = new Float32Array(N * 3 * PIX);
+      clips.forEach((c, n) => {
+        for (let p = 0; p < PIX; p++)
+          for (let ch = 0; ch < 3; ch++)
+            x[(n * 3 + ch) * PIX + p] = c.video.data[(FI * PIX + p) * 3 + ch] / 127.5 - 1;
+      });
+      // encode (posterior mean · scaling_factor) with the pack's weights, then the studio's chunked ONNX decode of
+      // the latent video [1, 4, N, h, w]
+      const vae = video.animatediff.vae;
+      const ops = new TfjsOps();
+      const z = tf.tidy(() =>
+        tf.transpose(
+          tf.mul(vae.encode(ops, tf.tensor4d(x, [N, 3, H, W])).mean, vae.config.scaling_factor),
+          [1, 0, 2, 3],
+        ),
+      );
+      const [c, , h, w] = z.shape;
+      const latent = (await z.data()) as Float32Array;
+      z.dispose();
+      ops.dispose();
+      const rec = await video.decode(latent, [1, c, N, h, w], 4);
+      expect([rec.height, rec.width]).toEqual([H, W]);
+
+      let err = 0;
+      clips.forEach((clip, n) => {
+        // the object pixels: where the frame differs from its scene rendered without objects
+        const empty = new Uint8Array(PIX * 3);
+        renderFrame({ ...clip.scene, objects: [] }, FI / fps, empty);
+        const sumReal = [0, 0, 0];
+        const sumRec = [0, 0, 0];
+        let count = 0;
+        for (let p = 0; p < PIX; p++) {
+          const o = (FI * PIX + p) * 3;
+          if (Math.max(...[0, 1, 2].map((ch) => Math.abs(clip.video.data[o + ch] - empty[p * 3 + ch]))) <= 24)
+            continue;
+          for (let ch = 0; ch < 3; ch++) {
+            sumReal[ch] += clip.video.data[o + ch];
+            sumRec[ch] += rec.data[(n * PIX + p) * 3 + ch];
+          }
+          count++;
+        }
+        expect(count, `clip ${n}: an object is visible`).toBeGreaterThan(20);
+        err += Math.hypot(...sumReal.map((v, ch) => (v - sumRec[ch]) / count)) / N;
+      });
+      console.log(`bundled SD VAE on ${N} held-out frames: mean object colour error ${err.toFixed(1)}/255`);
+      expect(err).toBeLessThan(COLOUR_CEILING);
+    } finally {
+      await closeVideo();
+    }
   });
 });
