@@ -16,6 +16,7 @@ import { COLOURS, KINDS, type Kind } from "../../src/engine/world/spec.js";
 import { TRAINED_AUDIOLDM } from "./configs.js";
 import { audioLdmModels, clapEmbeds, LDM_LATENT } from "./lib/audioldm.js";
 import { MEL_FRAMES, WorldDataset } from "./lib/data.js";
+import { ddimSampleCfg } from "./lib/diffusion.js";
 import { flags, startTraining } from "./lib/env.js";
 import { loadCheckpoint, loadFinal } from "./lib/trainer.js";
 import { loadTrainedVae } from "./lib/vae.js";
@@ -85,21 +86,16 @@ for (let s = 0; s < seeds; s++)
   for (const [pi, kind] of KINDS.entries())
     for (const [ci, colour] of COLOURS.entries()) {
       const cond = tf.tidy(() => tf.concat([embed([""]), embed([`a ${colour} ${kind}`])], 0));
-      let z: Float32Array = randn(
-        shape.reduce((a, b) => a * b, 1),
-        1000 * s + pi * COLOURS.length + ci,
+      const z = await ddimSampleCfg(
+        scheduler,
+        randn(
+          shape.reduce((a, b) => a * b, 1),
+          1000 * s + pi * COLOURS.length + ci,
+        ),
+        shape,
+        cfg,
+        (x2, t2) => unet.forward(ops, x2, t2, { classLabels: cond }),
       );
-      for (const t of scheduler.timesteps) {
-        const eps = tf.tidy(() => {
-          const x = tf.tensor(z, shape);
-          const out = unet.forward(ops, tf.concat([x, x], 0), tf.tensor1d([t, t]), { classLabels: cond });
-          const [u, c] = tf.split(out, 2, 0);
-          return tf.add(u, tf.mul(tf.sub(c, u), cfg));
-        });
-        const e = (await eps.data()) as Float32Array;
-        eps.dispose();
-        z = scheduler.step(e, t, z).prevSample;
-      }
       cond.dispose();
       const mel = tf.tidy(() =>
         tf.reshape(vae.decode(ops, tf.div(tf.tensor(z, shape), scalingFactor)), [MEL_FRAMES * 64]),

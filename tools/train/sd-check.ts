@@ -29,6 +29,7 @@ import { COLOUR_RGB, COLOURS, type Colour, KINDS, topKind, WORLD } from "../../s
 import { Evaluators } from "../eval/evaluators.js";
 import { TRAINED_STABLE_DIFFUSION } from "./configs.js";
 import { FRAMES, objectPixelWeights, planarFrame, WorldDataset } from "./lib/data.js";
+import { ddimSampleCfg } from "./lib/diffusion.js";
 import { flags, startTraining } from "./lib/env.js";
 import { LATENT } from "./lib/frame-latents.js";
 import { loadCheckpoint, loadFinal } from "./lib/trainer.js";
@@ -169,18 +170,13 @@ const gen = { colour: 0, none: 0, kind: 0, evColour: 0, n: 0 };
 for (let s = 0; s < seeds; s++)
   for (const [pi, { kind, colour }] of prompts.entries()) {
     const ctx = tf.tidy(() => tf.concat([tf.slice(cond, [0], [1]), tf.slice(cond, [pi + 1], [1])], 0));
-    let z: Float32Array = randn(LATENT[0] * LATENT[1] * LATENT[2], 1000 * s + pi);
-    for (const t of scheduler.timesteps) {
-      const eps = tf.tidy(() => {
-        const x = tf.tensor(z, shape);
-        const e = unet.forward(ops, tf.concat([x, x], 0), tf.tensor1d([t, t]), { encoderHiddenStates: ctx });
-        const [u, c] = tf.split(e, 2, 0);
-        return tf.add(u, tf.mul(tf.sub(c, u), cfg));
-      });
-      const e = (await eps.data()) as Float32Array;
-      eps.dispose();
-      z = scheduler.step(e, t, z).prevSample;
-    }
+    const z = await ddimSampleCfg(
+      scheduler,
+      randn(LATENT[0] * LATENT[1] * LATENT[2], 1000 * s + pi),
+      shape,
+      cfg,
+      (x2, t2) => unet.forward(ops, x2, t2, { encoderHiddenStates: ctx }),
+    );
     ctx.dispose();
     const img = tf.tidy(() => vae.decode(ops, tf.div(tf.tensor(z, shape), scalingFactor)));
     const rgb = toRgb((await img.data()) as Float32Array);

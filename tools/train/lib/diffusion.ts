@@ -3,6 +3,7 @@
  * caption mix the text-conditioned generators train on.
  */
 import type { SeededRng } from "../../../src/engine/metrics/stats.js";
+import { tf } from "../../../src/engine/ops/tfjs.js";
 import { DDIMScheduler, type DDIMSchedulerConfig } from "../../../src/engine/schedulers/ddim.js";
 import type { ClipMeta } from "./data.js";
 import { gaussian } from "./data.js";
@@ -47,4 +48,29 @@ export function trainingPrompt(m: ClipMeta, rng: SeededRng, pEmpty = 0.1): strin
   if (u < pEmpty + 0.5) return m.caption;
   if (u < pEmpty + 0.75) return m.keyFrameCaption;
   return m.audioCaption;
+}
+
+/**
+ * Deterministic DDIM sampling with classifier-free guidance, one sample at a time (the training checks'
+ * prompt-following probes): `pair(x2, t2)` is the UNet on the batch [x, x] at timesteps [t, t], conditioned on
+ * [unconditional, conditional]; ε = ε_u + w·(ε_c − ε_u). Returns z_0 [shape].
+ */
+export async function ddimSampleCfg(
+  scheduler: DDIMScheduler,
+  z: Float32Array,
+  shape: readonly number[],
+  cfg: number,
+  pair: (x2: tf.Tensor, t2: tf.Tensor) => tf.Tensor,
+): Promise<Float32Array> {
+  for (const t of scheduler.timesteps) {
+    const eps = tf.tidy(() => {
+      const x = tf.tensor(z, [...shape]);
+      const [u, c] = tf.split(pair(tf.concat([x, x], 0), tf.tensor1d([t, t])), 2, 0);
+      return tf.add(u, tf.mul(tf.sub(c, u), cfg));
+    });
+    const e = (await eps.data()) as Float32Array;
+    eps.dispose();
+    z = scheduler.step(e, t, z).prevSample;
+  }
+  return z;
 }
