@@ -8,12 +8,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildTable } from "../src/engine/eval/table.js";
 import { packFromFolder } from "../src/engine/session-node.js";
 import { worldClip } from "../src/engine/world/clip.js";
 import { NUM_CLASSES, splitSeed } from "../src/engine/world/spec.js";
 import { withTfjsBackend } from "../test/support/tfjs-backend.js";
 import { Evaluators } from "./eval/evaluators.js";
 import { avAlignOf } from "./eval/pair.js";
+import { readResults } from "./eval/results.js";
 import { runEval } from "./eval/run.js";
 import { DEFAULT_EVAL_SETTINGS } from "./eval/tasks.js";
 
@@ -89,6 +91,9 @@ describe("npm run eval (--quick)", () => {
         expect(json.meta.task).toBe("v2a");
         expect(readFileSync(`${run.stem}.pairs.jsonl`, "utf8").trim().split("\n")).toHaveLength(2);
         expect(readFileSync(`${run.stem}.md`, "utf8")).toContain("AV-align ↑");
+        // the raw results file holds all the table is made of (what `--merge` of shards tabulates)
+        const raw = await readResults(`${run.stem}.results.json`);
+        expect(buildTable("v2a", raw.runs, raw.reference, { resamples: 20 })).toEqual(t);
       } finally {
         evaluators.dispose();
       }

@@ -8,6 +8,9 @@
  *                   [--warmup 0.2] [--out eval/results] [--save-media DIR] [--resamples 200] [--threads N]
  *   npm run eval -- --task v2a --quick      (2 pairs × 2 steps, 20 resamples: the harness end to end in ~30 s)
  *   npm run eval -- --media DIR [--reference DIR] [--pack …]     (real mp4/wav pairs; see tools/eval/media.ts)
+ *   npm run eval -- --merge A.results.json B.results.json … [--out eval/results] [--resamples 200]
+ *       (shards of one evaluation run side by side, e.g. one per core with --first/--n, tabulated as one run;
+ *        see tools/eval/results.ts)
  *
  * Metrics: AV-align (onsets vs optical-flow peaks, src/engine/metrics), AT/AV/VT-align_bind (the guiding
  * ImageBind's cosines, as the pipelines report them), and FD / KL / ISc (audio) and FVD / KVD / KL / ISc (video)
@@ -18,7 +21,8 @@ import { startTfjsNode } from "../src/engine/runtime/tfjs-node.js";
 import { packFromFolder } from "../src/engine/session-node.js";
 import { Evaluators } from "./eval/evaluators.js";
 import { evaluateMediaFolder } from "./eval/media.js";
-import { runEval } from "./eval/run.js";
+import { mergeResults, readResults } from "./eval/results.js";
+import { runEval, writeEval } from "./eval/run.js";
 import { DEFAULT_EVAL_SETTINGS, type EvalTask, TASKS } from "./eval/tasks.js";
 import { flags } from "./train/lib/env.js";
 
@@ -27,7 +31,30 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 /** --quick: the smallest real run (CI and the harness test); any explicit flag still wins. */
 const quick = f.has("quick");
 
+/** --merge a b …: the file arguments after the flag, up to the next flag. */
+function mergeFiles(argv: readonly string[]): string[] {
+  const at = argv.indexOf("--merge");
+  const rest = argv.slice(at + 1);
+  const end = rest.findIndex((a) => a.startsWith("--"));
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
 async function main(): Promise<number> {
+  if (f.has("merge")) {
+    const files = mergeFiles(process.argv.slice(2));
+    if (files.length < 1) {
+      log("usage: npm run eval -- --merge A.results.json B.results.json … [--out DIR]");
+      return 2;
+    }
+    const merged = mergeResults(await Promise.all(files.map(readResults)), files);
+    const run = await writeEval(merged, {
+      outDir: f.str("out", "eval/results"),
+      resamples: f.num("resamples", 200),
+      log,
+    });
+    process.stdout.write(`${run.markdown}\n`);
+    return 0;
+  }
   const task = f.str("task", "") as EvalTask;
   if (!f.has("media") && !TASKS.includes(task)) {
     log(`usage: npm run eval -- --task ${TASKS.join("|")} [--n N] [--quick]   (or --media DIR)`);

@@ -19,6 +19,7 @@ import { splitSeed } from "../../src/engine/world/spec.js";
 import { mp4Bytes, wavBytes } from "../lib/media-out.js";
 import type { Evaluators } from "./evaluators.js";
 import { evaluate, pairResult, topClasses } from "./pair.js";
+import { type EvalResults, writeResults } from "./results.js";
 import { type EvalSettings, type EvalTask, type Media, openTask } from "./tasks.js";
 
 export interface EvalOptions {
@@ -148,27 +149,53 @@ export async function runEval(o: EvalOptions): Promise<EvalRun> {
     await ff?.close();
     await runner.dispose();
   }
-  const n = pairs.length;
-  if (!n) throw new Error(`${o.task}: no pair finished (${o.n} asked for); nothing to tabulate`);
-  const table = buildTable(o.task, runs, reference, { resamples: o.resamples });
-  const markdown = tableMarkdown(table, `${o.task.toUpperCase()} on the procedural world`);
-  const seconds = (performance.now() - t0) / 1000;
+  if (!pairs.length) throw new Error(`${o.task}: no pair finished (${o.n} asked for); nothing to tabulate`);
+  const results: EvalResults = {
+    meta: {
+      task: o.task,
+      seedBase: o.seedBase,
+      settings: o.settings,
+      pack: o.pack.id,
+      packVersion: o.pack.manifest.version,
+      seconds: (performance.now() - t0) / 1000,
+    },
+    runs,
+    reference,
+    pairs,
+  };
+  return writeEval(results, { outDir: o.outDir, resamples: o.resamples, asked: o.n, log });
+}
+
+/**
+ * The table of a run's (or of merged shards') results, written as <stem>.md, .json, .pairs.jsonl and the raw
+ * .results.json; the stem is <task> for pairs #0…#99, else <task>-n<N>-from<first>.
+ */
+export async function writeEval(
+  r: EvalResults,
+  o: { outDir: string; resamples: number; asked?: number; log?: (line: string) => void },
+): Promise<EvalRun> {
+  const n = r.pairs.length;
+  const first = r.pairs[0].index;
+  const table = buildTable(r.meta.task, r.runs, r.reference, { resamples: o.resamples });
+  const markdown = tableMarkdown(table, `${r.meta.task.toUpperCase()} on the procedural world`);
+  const asked = o.asked ?? n;
   const meta = {
-    task: o.task,
+    task: r.meta.task,
     n,
-    ...(n < o.n ? { stoppedEarly: { asked: o.n, finished: n } } : {}),
-    first: o.first,
-    seedBase: o.seedBase,
-    settings: o.settings,
-    pack: o.pack.id,
-    packVersion: o.pack.manifest.version,
-    seconds,
+    ...(n < asked ? { stoppedEarly: { asked, finished: n } } : {}),
+    first,
+    seedBase: r.meta.seedBase,
+    settings: r.meta.settings,
+    pack: r.meta.pack,
+    packVersion: r.meta.packVersion,
+    seconds: r.meta.seconds,
   };
   await mkdir(o.outDir, { recursive: true });
-  const stem = join(o.outDir, n === 100 && o.first === 0 ? o.task : `${o.task}-n${n}-from${o.first}`);
+  const stem = join(o.outDir, n === 100 && first === 0 ? r.meta.task : `${r.meta.task}-n${n}-from${first}`);
   await writeFile(`${stem}.md`, `${markdown}\n${"```json"}\n${JSON.stringify(meta, null, 2)}\n${"```"}\n`);
-  await writeFile(`${stem}.json`, `${JSON.stringify({ meta, table, pairs }, null, 2)}\n`);
-  await writeFile(`${stem}.pairs.jsonl`, `${pairs.map((p) => JSON.stringify(p)).join("\n")}\n`);
-  log(`wrote ${stem}.{md,json,pairs.jsonl} in ${seconds.toFixed(0)} s`);
-  return { table, markdown, pairs, meta, stem };
+  await writeFile(`${stem}.json`, `${JSON.stringify({ meta, table, pairs: r.pairs }, null, 2)}\n`);
+  await writeFile(`${stem}.pairs.jsonl`, `${r.pairs.map((p) => JSON.stringify(p)).join("\n")}\n`);
+  await writeResults(`${stem}.results.json`, r);
+  o.log?.(`wrote ${stem}.{md,json,pairs.jsonl,results.json} (${r.meta.seconds.toFixed(0)} s of evaluation)`);
+  return { table, markdown, pairs: r.pairs, meta, stem };
 }
