@@ -3,7 +3,7 @@
  * features bit for bit, a NaN AV-align), and shards of one evaluation, merged in any order, give exactly the table
  * of the whole (the same bootstrap CIs included); shards that are not parts of one evaluation are refused.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -80,6 +80,20 @@ describe("eval results files", () => {
     expect(buildTable("v2a", back.runs, back.reference, { resamples: 50 })).toEqual(
       buildTable("v2a", r.runs, r.reference, { resamples: 50 }),
     );
+    // features as decimal number arrays (the first shards' form) read the same
+    const file = JSON.parse(readFileSync(path, "utf8")) as {
+      reference: { audio: { features: unknown; probs: unknown } }[];
+    };
+    file.reference = r.reference.map((x) => ({
+      ...x,
+      audio: { features: Array.from(x.audio!.features), probs: Array.from(x.audio!.probs) },
+    }));
+    writeFileSync(path, JSON.stringify(file));
+    expect((await readResults(path)).reference).toEqual(r.reference);
+    // a base64 field cut mid-value is refused, naming where
+    file.reference[2].audio.features = "AAAAAAA=";
+    writeFileSync(path, JSON.stringify(file));
+    await expect(readResults(path)).rejects.toThrow(/reference\[2\]\.audio\.features: 5 bytes/);
   });
 
   it("merge shards, in any order, into exactly the whole run's table", () => {

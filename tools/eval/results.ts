@@ -5,8 +5,9 @@
  * ranges) can be merged into the table a single run would have printed (`npm run eval -- --merge a b …`).
  *
  * File layout (JSON): { format: "seeing-hearing-eval-results/1", meta, runs: { vanilla, guided }: PairResult[],
- * reference: ReferenceResult[], pairs: PairLine[] }; Float32Array features/probs are written as number arrays
- * (exact: float32 → double → float32 round-trips) and a NaN AV-align (no peak on either side) as null.
+ * reference: ReferenceResult[], pairs: PairLine[] }; Float32Array features/probs are written as base64 of their
+ * little-endian bytes (exact, and a quarter of the size of decimal arrays, which are read too) and a NaN AV-align
+ * (no peak on either side) as null.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import type { EvaluatorOut, Method, PairResult, ReferenceResult } from "../../src/engine/eval/table.js";
@@ -35,19 +36,32 @@ export interface EvalResults {
 
 type Json = unknown;
 
+/** float32 values as base64 of their little-endian bytes. */
+function f32Base64(x: Float32Array): string {
+  const le = new DataView(new ArrayBuffer(x.length * 4));
+  x.forEach((v, i) => le.setFloat32(i * 4, v, true));
+  return Buffer.from(le.buffer).toString("base64");
+}
+
+function f32Of(j: unknown, where: string): Float32Array {
+  if (Array.isArray(j)) return Float32Array.from(j as number[]);
+  if (typeof j !== "string") throw new Error(`${where}: expected base64 float32 data or a number array`);
+  const b = Buffer.from(j, "base64");
+  if (b.length % 4) throw new Error(`${where}: ${b.length} bytes is not a whole number of float32 values`);
+  const le = new DataView(b.buffer, b.byteOffset, b.length);
+  return Float32Array.from({ length: b.length / 4 }, (_, i) => le.getFloat32(i * 4, true));
+}
+
 function evaluatorJson(e: EvaluatorOut | undefined): Json {
-  return e && { features: Array.from(e.features), probs: Array.from(e.probs) };
+  return e && { features: f32Base64(e.features), probs: f32Base64(e.probs) };
 }
 
 function evaluatorOf(j: unknown, where: string): EvaluatorOut | undefined {
   if (j === undefined || j === null) return undefined;
   const o = j as { features?: unknown; probs?: unknown };
-  if (!Array.isArray(o.features) || !Array.isArray(o.probs))
-    throw new Error(`${where}: an evaluator output needs "features" and "probs" arrays`);
-  return {
-    features: Float32Array.from(o.features as number[]),
-    probs: Float32Array.from(o.probs as number[]),
-  };
+  if (o.features === undefined || o.probs === undefined)
+    throw new Error(`${where}: an evaluator output needs "features" and "probs"`);
+  return { features: f32Of(o.features, `${where}.features`), probs: f32Of(o.probs, `${where}.probs`) };
 }
 
 export async function writeResults(path: string, r: EvalResults): Promise<void> {
