@@ -10,8 +10,10 @@
 import {
   frechetDistance,
   inceptionScore,
-  kernelDistance,
+  type Kernel,
+  kernelDistanceOf,
   meanKL,
+  polyKernelGram,
   SeededRng,
   summarize,
 } from "../metrics/index.js";
@@ -244,14 +246,35 @@ export function buildTable(
     }
     return null;
   };
+  // KVD's kernel values between all n real and generated samples, computed once: each bootstrap resample then
+  // looks them up (the same numbers as kernelDistance on the resampled features, ~d = 64× less work)
+  type Gram = ReturnType<typeof polyKernelGram>;
+  const realVideo = () => stack(reference.map((r) => r.video!.features));
+  const genVideo = (method: Method) => stack(runs[method].map((r) => r.video!.features));
+  let realGram: Gram | null = null;
+  const genGrams = new Map<Method, { yy: Gram; xy: Gram }>();
+  const kvd = (method: Method, idx: Int32Array): number => {
+    realGram ??= polyKernelGram(realVideo(), realVideo());
+    if (!genGrams.has(method)) {
+      const gen = genVideo(method);
+      genGrams.set(method, { yy: polyKernelGram(gen, gen), xy: polyKernelGram(realVideo(), gen) });
+    }
+    const g = genGrams.get(method)!;
+    const lookup =
+      (m: Gram): Kernel =>
+      (i, j) =>
+        m.data[idx[i] * m.cols + idx[j]];
+    const kernels = { xx: lookup(realGram), yy: lookup(g.yy), xy: lookup(g.xy) };
+    return kernelDistanceOf(idx.length, idx.length, kernels, { subsets: 20, seed }).mean;
+  };
   const setStat = (method: Method, key: string) => (idx: Int32Array) => {
+    if (key === "KVD") return kvd(method, idx);
     const rs = pick(runs[method], idx);
     const ref = pick(reference, idx);
     const m: "audio" | "video" = key === "FD" || key.endsWith("audio") ? "audio" : "video";
     const gen = stack(rs.map((r) => r[m]!.features));
     const real = stack(ref.map((r) => r[m]!.features));
     if (key === "FD" || key === "FVD") return frechetDistance(real, gen);
-    if (key === "KVD") return kernelDistance(real, gen, { subsets: 20, seed }).mean;
     const probs = stack(rs.map((r) => r[m]!.probs));
     const splits = opts.splits ?? (idx.length >= 50 ? 10 : 1);
     return inceptionScore(probs, { splits, shuffle: true, seed }).mean;

@@ -8,8 +8,11 @@ import {
   frechetDistance,
   frechetDistanceGaussians,
   inceptionScore,
+  type Kernel,
   kernelDistance,
+  kernelDistanceOf,
   meanKL,
+  polyKernelGram,
   softmax,
 } from "./distribution.js";
 import { noise } from "./fixtures/synthetic.js";
@@ -149,6 +152,42 @@ describe("kernel distance (KID/KVD)", () => {
     expect(Math.abs(same.mean)).toBeLessThan(0.02);
     expect(diff.mean).toBeGreaterThan(5 * Math.abs(same.mean) + 0.02);
     expect(kernelDistance(a, c, { subsets: 10, subsetSize: 200, seed: 1 })).toEqual(diff); // seeded
+  });
+
+  it("from a precomputed Gram matrix over a resample with repeats: exactly kernelDistance of the resampled rows", () => {
+    const rng = new SeededRng(5);
+    const real = gaussianSamples(rng, 60, [0, 0, 0], [1, 1, 1]);
+    const gen = gaussianSamples(rng, 60, [0.3, 0, 0], [1, 2, 1]);
+    // a bootstrap resample: pair indices drawn with replacement
+    const idx = Int32Array.from({ length: 60 }, () => rng.int(60));
+    const want = kernelDistance(
+      Array.from(idx, (i) => real[i]),
+      Array.from(idx, (i) => gen[i]),
+      { subsets: 7, seed: 11 },
+    );
+    const [xx, yy, xy] = [polyKernelGram(real, real), polyKernelGram(gen, gen), polyKernelGram(real, gen)];
+    const at =
+      (g: typeof xx): Kernel =>
+      (i, j) =>
+        g.data[idx[i] * g.cols + idx[j]];
+    const got = kernelDistanceOf(
+      idx.length,
+      idx.length,
+      { xx: at(xx), yy: at(yy), xy: at(xy) },
+      { subsets: 7, seed: 11 },
+    );
+    expect(got.mean).toBe(want.mean);
+    expect(got.std).toBe(want.std);
+    expect(want.mean).toBeGreaterThan(0.01);
+    expect(
+      polyKernelGram(
+        [[1, 2]],
+        [
+          [3, 4],
+          [0, 1],
+        ],
+      ).data,
+    ).toEqual(Float64Array.from([(5.5 + 1) ** 3, 2 ** 3]));
   });
 });
 

@@ -65,36 +65,69 @@ export interface KidOptions {
   seed?: number;
 }
 
-/** Unbiased MMD² between two equal-size samples under the polynomial kernel. */
-function mmd2Poly(
-  X: Float64Array,
-  ix: ArrayLike<number>,
-  Y: Float64Array,
-  iy: ArrayLike<number>,
-  d: number,
-  gamma: number,
-  coef0: number,
-  degree: number,
-): number {
-  const m = ix.length;
-  const k = (A: Float64Array, i: number, B: Float64Array, j: number): number => {
+/** A kernel between row i of one feature set and row j of another. */
+export type Kernel = (i: number, j: number) => number;
+
+/** k(x, y) = (γ·x·y + coef0)^degree between the rows of two n×d / m×d matrices, γ defaulting to 1/d. */
+function polyKernel(
+  A: { d: number; data: Float64Array },
+  B: { d: number; data: Float64Array },
+  o: KidOptions,
+): Kernel {
+  const d = A.d;
+  const gamma = o.gamma ?? 1 / d;
+  const coef0 = o.coef0 ?? 1;
+  const degree = o.degree ?? 3;
+  const X = A.data;
+  const Y = B.data;
+  return (i, j) => {
     let s = 0;
-    for (let t = 0; t < d; t++) s += A[i * d + t] * B[j * d + t];
+    for (let t = 0; t < d; t++) s += X[i * d + t] * Y[j * d + t];
     return (gamma * s + coef0) ** degree;
   };
-  let kxx = 0;
-  let kyy = 0;
-  let kxy = 0;
+}
+
+/** Unbiased MMD² between two equal-size samples (rows ix of X, iy of Y) under the kernels kxx, kyy, kxy. */
+function mmd2(ix: ArrayLike<number>, iy: ArrayLike<number>, kxx: Kernel, kyy: Kernel, kxy: Kernel): number {
+  const m = ix.length;
+  let sxx = 0;
+  let syy = 0;
+  let sxy = 0;
   for (let a = 0; a < m; a++) {
     for (let b = 0; b < m; b++) {
       if (a !== b) {
-        kxx += k(X, ix[a], X, ix[b]);
-        kyy += k(Y, iy[a], Y, iy[b]);
+        sxx += kxx(ix[a], ix[b]);
+        syy += kyy(iy[a], iy[b]);
       }
-      kxy += k(X, ix[a], Y, iy[b]);
+      sxy += kxy(ix[a], iy[b]);
     }
   }
-  return (kxx + kyy) / (m * (m - 1)) - (2 * kxy) / (m * m);
+  return (sxx + syy) / (m * (m - 1)) - (2 * sxy) / (m * m);
+}
+
+/**
+ * KID/KVD from kernels over two sets of nx and ny samples: mean and std (ddof 0, np.std) of the unbiased MMD² over
+ * `subsets` random subsets of min(subsetSize, nx, ny) samples drawn without replacement from each set.
+ */
+export function kernelDistanceOf(
+  nx: number,
+  ny: number,
+  kernels: { xx: Kernel; yy: Kernel; xy: Kernel },
+  o: KidOptions = {},
+): { mean: number; std: number } {
+  const m = Math.min(o.subsetSize ?? 1000, nx, ny);
+  if (m < 2) throw new BadInputError("Kernel distance needs at least 2 samples per set.");
+  const subsets = o.subsets ?? 100;
+  const rng = new SeededRng(o.seed ?? 0);
+  const vals = new Float64Array(subsets);
+  for (let s = 0; s < subsets; s++) {
+    const ix = rng.choice(nx, m);
+    const iy = rng.choice(ny, m);
+    vals[s] = mmd2(ix, iy, kernels.xx, kernels.yy, kernels.xy);
+  }
+  const mean = vals.reduce((x, y) => x + y, 0) / subsets;
+  const std = Math.sqrt(vals.reduce((x, y) => x + (y - mean) ** 2, 0) / subsets); // np.std (ddof 0)
+  return { mean, std };
 }
 
 /** Kernel Inception/Video Distance: mean and std of the unbiased polynomial-kernel MMD² over random subsets. */
@@ -106,20 +139,31 @@ export function kernelDistance(
   const a = toMatrix(real);
   const b = toMatrix(generated);
   if (a.d !== b.d) throw new BadInputError(`Feature sets differ in width (${a.d} vs ${b.d}).`);
-  const m = Math.min(o.subsetSize ?? 1000, a.n, b.n);
-  if (m < 2) throw new BadInputError("Kernel distance needs at least 2 samples per set.");
-  const subsets = o.subsets ?? 100;
-  const rng = new SeededRng(o.seed ?? 0);
-  const gamma = o.gamma ?? 1 / a.d;
-  const vals = new Float64Array(subsets);
-  for (let s = 0; s < subsets; s++) {
-    const ix = rng.choice(a.n, m);
-    const iy = rng.choice(b.n, m);
-    vals[s] = mmd2Poly(a.data, ix, b.data, iy, a.d, gamma, o.coef0 ?? 1, o.degree ?? 3);
-  }
-  const mean = vals.reduce((x, y) => x + y, 0) / subsets;
-  const std = Math.sqrt(vals.reduce((x, y) => x + (y - mean) ** 2, 0) / subsets); // np.std (ddof 0)
-  return { mean, std };
+  return kernelDistanceOf(
+    a.n,
+    b.n,
+    { xx: polyKernel(a, a, o), yy: polyKernel(b, b, o), xy: polyKernel(a, b, o) },
+    o,
+  );
+}
+
+/**
+ * The polynomial kernel (as `kernelDistance` uses it) between every row of `a` and every row of `b`, as a row-major
+ * a.n × b.n matrix: for many kernel distances over resamples of the same samples (the evaluation table's
+ * bootstrap), each then O(m²) lookups instead of O(m²·d) products — and the same numbers, value for value.
+ */
+export function polyKernelGram(
+  a: FeatureSet,
+  b: FeatureSet,
+  o: Pick<KidOptions, "gamma" | "coef0" | "degree"> = {},
+): { rows: number; cols: number; data: Float64Array } {
+  const A = toMatrix(a);
+  const B = toMatrix(b);
+  if (A.d !== B.d) throw new BadInputError(`Feature sets differ in width (${A.d} vs ${B.d}).`);
+  const k = polyKernel(A, B, o);
+  const data = new Float64Array(A.n * B.n);
+  for (let i = 0; i < A.n; i++) for (let j = 0; j < B.n; j++) data[i * B.n + j] = k(i, j);
+  return { rows: A.n, cols: B.n, data };
 }
 
 function probs(x: FeatureSet, name: string): { n: number; d: number; data: Float64Array } {

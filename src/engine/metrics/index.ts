@@ -28,9 +28,12 @@ export {
   frechetDistance,
   frechetDistanceGaussians,
   inceptionScore,
+  type Kernel,
   type KidOptions,
   kernelDistance,
+  kernelDistanceOf,
   meanKL,
+  polyKernelGram,
   softmax,
 } from "./distribution.js";
 export {
