@@ -131,7 +131,7 @@ describe("gallery save over the storage quota", () => {
     await p.getByRole("button", { name: "Fast preview" }).click();
     await p.getByLabel("Steps", { exact: true }).fill("2");
     await p.getByRole("checkbox", { name: /Compare with vanilla/ }).uncheck();
-    await p.locator("details summary").click();
+    await p.locator("details.advanced summary").click();
     await p.getByLabel("Forward on").selectOption("wasm");
     const compare = p.locator('[data-testid="compare"]');
 

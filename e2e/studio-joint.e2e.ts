@@ -31,7 +31,7 @@ describe("studio: joint video + audio", () => {
     expect(await p.getByRole("button", { name: "Generate", exact: true }).isDisabled()).toBe(true);
     await p.getByLabel("Prompt", { exact: true }).fill("a dog barking in a park");
     await p.getByLabel("Steps", { exact: true }).fill("2");
-    await p.locator("details summary").click();
+    await p.locator("details.advanced summary").click();
     await p.getByLabel("Forward on").selectOption("wasm");
     const frames = Number(await p.getByLabel("Frames", { exact: true }).inputValue());
     const fps = Number(await p.getByLabel("Frame rate (fps)", { exact: true }).inputValue());

@@ -50,7 +50,7 @@ async function settings(page: Page, task: string, fields: Record<string, string>
   const p = panel(page, task);
   await p.getByRole("button", { name: "Fast preview" }).click();
   for (const [label, v] of Object.entries(fields)) await p.getByLabel(label, { exact: true }).fill(v);
-  const advanced = p.locator("details");
+  const advanced = p.locator("details.advanced");
   if (!(await advanced.evaluate((d) => (d as HTMLDetailsElement).open)))
     await advanced.locator("summary").click();
   await p.getByLabel("Forward on").selectOption("wasm");
@@ -267,6 +267,15 @@ describe("studio", () => {
       .toBeGreaterThanOrEqual(1);
     expect(await preview.evaluate((v) => (v as HTMLVideoElement).duration)).toBeCloseTo(2, 1);
     expect(await p.getByLabel("Prompt (optional)", { exact: true }).inputValue()).toBe("a blue drum");
+    // what the evaluation measured for V2A on the bundled pack, beside the preset (engine/world/demo-eval.json)
+    const measured = p.getByTestId("demo-eval");
+    expect(await measured.locator("summary").textContent()).toMatch(
+      /^Measured on \d{3,} held-out world pairs with the bundled pack: AV-align \d\.\d{3} → \d\.\d{3}, Δ [+−±]\d\.\d{3} \[/,
+    );
+    await measured.locator("summary").click();
+    const rows = await measured.locator("tbody th").allTextContents();
+    expect(rows.slice(0, 2)).toEqual(["AV-align ↑", "FD ↓"]);
+    expect(await measured.locator("tbody td[data-verdict]").count()).toBe(rows.length);
     // the clip is made on the main thread: how long it took (User Timing, studio/demo.ts)
     const ms = await page.evaluate(() =>
       performance.getEntriesByName("studio:demo-media").map((e) => Math.round(e.duration)),
@@ -295,9 +304,10 @@ describe("studio", () => {
     ] as const;
     for (const [key, selector] of views) {
       await page.keyboard.press(key);
-      const details = page.locator(`${selector} details`);
-      if ((await details.count()) && !(await details.evaluate((d) => (d as HTMLDetailsElement).open)))
-        await details.locator("summary").click();
+      // every folded part open (the advanced settings, the demo's measured table), so all of it is checked
+      for (const details of await page.locator(`${selector} details`).all())
+        if (!(await details.evaluate((d) => (d as HTMLDetailsElement).open)))
+          await details.locator("summary").click();
       const audit = await auditRegion(page, selector);
       expect(audit.controls, selector).toBeGreaterThan(0);
       expect({

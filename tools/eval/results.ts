@@ -39,7 +39,7 @@ type Json = unknown;
 /** float32 values as base64 of their little-endian bytes. */
 function f32Base64(x: Float32Array): string {
   const le = new DataView(new ArrayBuffer(x.length * 4));
-  x.forEach((v, i) => le.setFloat32(i * 4, v, true));
+  for (let i = 0; i < x.length; i++) le.setFloat32(i * 4, x[i], true);
   return Buffer.from(le.buffer).toString("base64");
 }
 

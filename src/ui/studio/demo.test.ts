@@ -17,7 +17,7 @@ import type { DecodeParams } from "../../workers/media-schemas.js";
 import type { Commands } from "../commands.js";
 import { createStudioStore } from "../store.js";
 import { createStudioCommands, summaryOf } from "./commands.js";
-import { demoFields, demoFor, demoSummary } from "./demo.js";
+import { demoEvalFor, demoFields, demoFor, demoSummary } from "./demo.js";
 import type { GalleryDb } from "./gallery-db.js";
 import { defaultFields, type StudioTaskId, validate } from "./settings.js";
 
@@ -73,6 +73,17 @@ describe("demo presets in the form", () => {
       expect(demoSummary(d)).toContain(`"${d.prompt}"`);
     }
     expect(WORLD_DEMOS.length).toBe(TASKS.length);
+  });
+
+  it("come with what the evaluation measured for their task: AV-align first, on the bundled pack", () => {
+    for (const t of TASKS) {
+      const e = demoEvalFor(t)!;
+      expect(e.task, t).toBe(t);
+      expect(e.pack).toBe("default");
+      expect(e.metrics[0].key).toBe("AV-align");
+      for (const m of e.metrics)
+        for (const x of [m.vanilla, m.guided, m.delta]) expect(x[1]).toBeLessThanOrEqual(x[2]);
+    }
   });
 });
 

@@ -5,6 +5,8 @@
  * clip's seed on the main thread (engine/world/demo-media.ts: a few ms); a video's frames are encoded to MP4 by
  * the media worker's "mux" job.
  */
+import type { TaskEvalSummary } from "../../engine/eval/summary.js";
+import demoEval from "../../engine/world/demo-eval.json";
 import { demoMedia } from "../../engine/world/demo-media.js";
 import { WORLD_DEMOS, type WorldDemo } from "../../engine/world/demos.js";
 import type { Commands } from "../commands.js";
@@ -15,6 +17,17 @@ export const DEMO_MEASURE = "studio:demo-media";
 
 export function demoFor(task: StudioTaskId): WorldDemo | null {
   return WORLD_DEMOS.find((d) => d.task === task) ?? null;
+}
+
+/**
+ * What the evaluation measured for the task on the bundled pack (vanilla vs guided on held-out world pairs:
+ * engine/world/demo-eval.json, written from eval/results by tools/eval-summary.ts), or null.
+ */
+export function demoEvalFor(task: StudioTaskId): TaskEvalSummary | null {
+  // generated from eval/results and checked against them (tools/eval-summary.test.ts); JSON types its
+  // [mean, lower, upper] triples as number[]
+  const tasks = demoEval.tasks as unknown as Record<string, TaskEvalSummary | undefined>;
+  return tasks[task] ?? null;
 }
 
 /** The fields a preset sets: its prompt and seed, and the output shape of the world (2 s; 16 frames of 64² at 8 fps). */

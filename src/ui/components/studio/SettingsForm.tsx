@@ -185,7 +185,10 @@ export function SettingsForm({ task, disabled }: { task: StudioTaskId; disabled:
           {(fields.promptTuning || (joint && fields.promptTuningVideo)) && text("lambda2", "λ2")}
         </div>
       </fieldset>
-      <details onToggle={(e) => (e.currentTarget.open ? void studio.refreshPacks() : undefined)}>
+      <details
+        className="advanced"
+        onToggle={(e) => (e.currentTarget.open ? void studio.refreshPacks() : undefined)}
+      >
         <summary>Advanced</summary>
         <fieldset disabled={disabled}>
           <legend className="sr-only">Advanced</legend>
