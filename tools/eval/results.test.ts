@@ -3,9 +3,11 @@
  * features bit for bit, a NaN AV-align), and shards of one evaluation, merged in any order, give exactly the table
  * of the whole (the same bootstrap CIs included); shards that are not parts of one evaluation are refused.
  */
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildTable, type EvaluatorOut, type PairResult } from "../../src/engine/eval/table.js";
 import { SeededRng } from "../../src/engine/metrics/index.js";
@@ -130,4 +132,34 @@ describe("eval results files", () => {
     writeFileSync(bad, "{ truncated");
     await expect(readResults(bad)).rejects.toThrow(/not a readable eval results file/);
   });
+
+  it("npm run eval -- --merge: the files after the flag, tabulated; a bad set refused with its reason", async () => {
+    const whole = results(20, 6);
+    const [a, b] = [join(dir, "cli-a.results.json"), join(dir, "cli-b.results.json")];
+    const part = (lo: number, hi: number): EvalResults => ({
+      meta: whole.meta,
+      runs: { vanilla: whole.runs.vanilla.slice(lo, hi), guided: whole.runs.guided.slice(lo, hi) },
+      reference: whole.reference.slice(lo, hi),
+      pairs: whole.pairs.slice(lo, hi),
+    });
+    await writeResults(b, part(2, 6));
+    await writeResults(a, part(0, 2));
+    const out = join(dir, "merged");
+    const cli = ["tools/run.mjs", "tools/eval.ts", "--merge", b, a, "--out", out, "--resamples", "30"];
+    await promisify(execFile)(process.execPath, cli);
+    const j = JSON.parse(readFileSync(join(out, "v2a-n6-from20.json"), "utf8")) as {
+      meta: { n: number; first: number };
+    };
+    expect(j.meta).toMatchObject({ n: 6, first: 20 });
+    expect(
+      JSON.parse(JSON.stringify(buildTable("v2a", whole.runs, whole.reference, { resamples: 30 }))),
+    ).toEqual((j as unknown as { table: unknown }).table);
+    await writeResults(b, part(1, 6)); // now overlapping a on pair #21
+    const failed = await promisify(execFile)(process.execPath, cli).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toMatch(/pair #21 is in both/);
+  }, 60_000);
 });
