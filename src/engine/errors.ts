@@ -126,3 +126,19 @@ export function deserializeError(e: SerializedError): StudioError {
 export function isCancelled(err: unknown): err is CancelledError {
   return err instanceof StudioError && err.code === ErrorCode.Cancelled;
 }
+
+/**
+ * An untrusted value (from a file's JSON) for an error message: a string as is, anything else as JSON text, cut to
+ * 40 characters; "missing" for undefined. Unlike String() or a template literal, it cannot throw on an object
+ * whose own `toString` is not a function (`{"toString": null}` in a tampered header).
+ */
+export function describeValue(v: unknown): string {
+  let t: string | undefined;
+  try {
+    t = typeof v === "string" ? v : JSON.stringify(v);
+  } catch {
+    t = typeof v;
+  }
+  if (t === undefined) return "missing";
+  return t.length > 40 ? `${t.slice(0, 39)}…` : t;
+}

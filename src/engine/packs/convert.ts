@@ -7,7 +7,7 @@
  * and only when all components pass, 3. writes each component as safetensors shards (fp32 / fp16 / q4 blocks,
  * encode.ts), copies the tokenizer files, and 4. writes `manifest.json` last, with the sha256 of every file.
  */
-import { ModelPackError } from "../errors.js";
+import { describeValue, ModelPackError } from "../errors.js";
 import { componentClass } from "../models/registry.js";
 import { checkKeys, describeKeyCheck, isCleanKeyCheck, namedParams, type Param } from "../ops/param.js";
 import { gunzip } from "../preprocess/tokenizers/load.js";
@@ -247,7 +247,15 @@ async function auxiliaries(
     if (!f && required) throw new ModelPackError(`${modelId}: ${p} is missing from the input`, { file: p });
     if (f) {
       const config = await readJson(f);
-      scheduler = { class: String(config._class_name ?? "DDIMScheduler"), config };
+      const cls = config._class_name ?? "DDIMScheduler";
+      if (typeof cls !== "string")
+        throw new ModelPackError(
+          `${modelId}: ${p} has a _class_name that is not a string (${describeValue(cls)})`,
+          {
+            file: p,
+          },
+        );
+      scheduler = { class: cls, config };
     }
   }
   return { tokenizers, scheduler, files };

@@ -6,7 +6,7 @@
  * with a Content-Encoding, and fetch would hand over decoded bytes). Anything else is a `ModelPackError`.
  * The same rule guards the converter's output and the loader's URL building (`joinUrl`).
  */
-import { ModelPackError } from "../errors.js";
+import { describeValue, ModelPackError } from "../errors.js";
 
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 const COMPRESSED = /\.(gz|br|zst)$/i;
@@ -40,7 +40,8 @@ export function isSafePackPath(p: string): boolean {
 /** Throws a ModelPackError unless `p` is a safe pack path. */
 export function checkPackPath(p: string, where = "pack manifest"): string {
   const why = pathProblem(p);
-  if (why) throw new ModelPackError(`${where}: path "${p}" ${why}`, { file: String(p) });
+  if (why)
+    throw new ModelPackError(`${where}: path "${describeValue(p)}" ${why}`, { file: describeValue(p) });
   return p;
 }
 

@@ -92,6 +92,10 @@ describe("pack paths", () => {
     ])
       expect(isSafePackPath(bad), bad).toBe(false);
     expect(() => checkPackPath("../x", "test")).toThrow(/"\.\." segment/);
+    // a manifest's path that is not a string at all, one whose toString is not callable included
+    const tampered = JSON.parse('{"toString":null}') as string;
+    expect(() => checkPackPath(tampered, "test")).toThrow(ModelPackError);
+    expect(() => checkPackPath(tampered, "test")).toThrow(/path "\{"toString":null\}" is empty/);
     expect(joinUrl("https://host/packs/tiny/", "a/b.json")).toBe("https://host/packs/tiny/a/b.json");
     expect(joinUrl("/models/default", "manifest.json")).toBe("/models/default/manifest.json");
     expect(() => joinUrl("https://host/", "https://evil/x")).toThrow(ModelPackError);

@@ -69,6 +69,28 @@ describe("safetensors", () => {
     expect(() => parseSafetensors(buf2, "bad.safetensors")).toThrow(/needs 12/);
   });
 
+  it("names an unsupported dtype of any JSON shape, a tampered one included (fuzz-found: String() threw)", () => {
+    const file = (header: unknown) => {
+      const enc = new TextEncoder().encode(JSON.stringify(header));
+      const buf = new Uint8Array(8 + enc.length);
+      new DataView(buf.buffer).setBigUint64(0, BigInt(enc.length), true);
+      buf.set(enc, 8);
+      return buf;
+    };
+    const cases: [unknown, RegExp][] = [
+      [{ toString: null }, /unsupported dtype \{"toString":null\}/],
+      [{ valueOf: 1, toString: [] }, /unsupported dtype \{"valueOf":1,"toString":\[\]\}/],
+      ["F128", /unsupported dtype F128/],
+      [undefined, /unsupported dtype missing/],
+      ["X".repeat(100), /unsupported dtype X{39}…/],
+    ];
+    for (const [dtype, msg] of cases) {
+      const b = file({ t: { dtype, shape: [1], data_offsets: [0, 4] } });
+      expect(() => parseSafetensors(b, "tampered.safetensors")).toThrow(ModelPackError);
+      expect(() => parseSafetensors(b, "tampered.safetensors")).toThrow(msg);
+    }
+  });
+
   it("rejects an oversized header length without allocating it", () => {
     const buf = new Uint8Array(16);
     new DataView(buf.buffer).setBigUint64(0, 2n ** 40n, true);

@@ -6,7 +6,7 @@
  * The header is validated completely before any tensor is read (bounds, overlap, sizes, dtypes), so a
  * truncated or tampered file fails with a `ModelPackError` naming the file and the tensor.
  */
-import { ModelPackError } from "../errors.js";
+import { describeValue, ModelPackError } from "../errors.js";
 
 export type SafetensorsDType = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
@@ -97,7 +97,7 @@ export function parseHeader(
       data_offsets?: unknown;
     };
     if (typeof dtype !== "string" || !Object.hasOwn(DTYPE_BYTES, dtype))
-      fail(file, `tensor "${name}" has unsupported dtype ${String(dtype)}`, { tensor: name });
+      fail(file, `tensor "${name}" has unsupported dtype ${describeValue(dtype)}`, { tensor: name });
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail(file, `tensor "${name}" has an invalid shape`, { tensor: name });
     }

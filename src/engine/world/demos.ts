@@ -85,9 +85,12 @@ export const WORLD_DEMOS: readonly WorldDemo[] = Object.freeze([
     reference: `${BASE}joint-red-ball.reference.mp4`,
     durationS: 2,
     video: VIDEO,
-    seed: 0,
+    // of seeds 0–5 on the 2026-11-26 pack, the only one whose video draws the ball (vanilla and guided alike);
+    // the other five show the empty floor: the small SD side draws a lone ball faintly (docs/eval.md, demos)
+    seed: 2,
     clipSeed: 1_000_090_004,
     caption: "a red ball bouncing three times",
-    expect: "a red ball bouncing on the floor, with a low thump at each bounce",
+    expect:
+      "a red ball on the floor, flickering at its bounces more than moving, and a ball's thump in the sound",
   },
 ]);
