@@ -249,15 +249,15 @@ export function buildTable(
   // KVD's kernel values between all n real and generated samples, computed once: each bootstrap resample then
   // looks them up (the same numbers as kernelDistance on the resampled features, ~d = 64× less work)
   type Gram = ReturnType<typeof polyKernelGram>;
-  const realVideo = () => stack(reference.map((r) => r.video!.features));
-  const genVideo = (method: Method) => stack(runs[method].map((r) => r.video!.features));
+  let realVideo: ReturnType<typeof stack> | null = null;
   let realGram: Gram | null = null;
   const genGrams = new Map<Method, { yy: Gram; xy: Gram }>();
   const kvd = (method: Method, idx: Int32Array): number => {
-    realGram ??= polyKernelGram(realVideo(), realVideo());
+    realVideo ??= stack(reference.map((r) => r.video!.features));
+    realGram ??= polyKernelGram(realVideo, realVideo);
     if (!genGrams.has(method)) {
-      const gen = genVideo(method);
-      genGrams.set(method, { yy: polyKernelGram(gen, gen), xy: polyKernelGram(realVideo(), gen) });
+      const gen = stack(runs[method].map((r) => r.video!.features));
+      genGrams.set(method, { yy: polyKernelGram(gen, gen), xy: polyKernelGram(realVideo, gen) });
     }
     const g = genGrams.get(method)!;
     const lookup =

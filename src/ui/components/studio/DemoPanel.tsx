@@ -73,22 +73,21 @@ function DemoEval({ summary }: { summary: TaskEvalSummary | null }) {
             </tr>
           </thead>
           <tbody>
-            {summary.metrics.map((m) => (
-              <tr key={m.key} data-metric={m.key}>
-                <th scope="row" title={m.source}>
-                  {m.label} {m.better === "higher" ? "↑" : "↓"}
-                </th>
-                <td>{formatValue(m.vanilla[0])}</td>
-                <td>{formatValue(m.guided[0])}</td>
-                <td
-                  className={verdict(m) === "unclear" ? undefined : verdict(m)}
-                  data-verdict={verdict(m)}
-                  title={VERDICT[verdict(m)]}
-                >
-                  {formatDelta(m.delta)}
-                </td>
-              </tr>
-            ))}
+            {summary.metrics.map((m) => {
+              const v = verdict(m);
+              return (
+                <tr key={m.key} data-metric={m.key}>
+                  <th scope="row" title={m.source}>
+                    {m.label} {m.better === "higher" ? "↑" : "↓"}
+                  </th>
+                  <td>{formatValue(m.vanilla[0])}</td>
+                  <td>{formatValue(m.guided[0])}</td>
+                  <td className={v === "unclear" ? undefined : v} data-verdict={v} title={VERDICT[v]}>
+                    {formatDelta(m.delta)}
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       </div>
